@@ -1,0 +1,7 @@
+//! shopsync: a Kubernetes operator that keeps an encrypted, read-only copy of
+//! Shopify store data in Postgres. See DESIGN.md for the architecture; each
+//! module below owns one part of it.
+
+pub mod api;
+pub mod cli;
+pub mod store;
