@@ -4,4 +4,6 @@
 
 pub mod api;
 pub mod cli;
+pub mod clock;
+pub mod shopify;
 pub mod store;
