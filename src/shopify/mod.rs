@@ -2,5 +2,17 @@
 //! per store, retries, pagination and bulk operations, behind a read-only
 //! guard. Knows nothing about Postgres.
 
+pub mod client;
 pub mod cost;
+pub mod error;
+pub mod guard;
+pub mod http;
 pub mod limiter;
+pub mod response;
+pub mod retry;
+pub mod token;
+
+pub use client::{ClientStats, ShopifyClient};
+pub use error::ShopifyError;
+pub use limiter::{LimiterRegistry, StoreLimiter};
+pub use token::AccessToken;
