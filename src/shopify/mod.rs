@@ -2,11 +2,13 @@
 //! per store, retries, pagination and bulk operations, behind a read-only
 //! guard. Knows nothing about Postgres.
 
+pub mod bulk;
 pub mod client;
 pub mod cost;
 pub mod error;
 pub mod guard;
 pub mod http;
+pub mod jsonl;
 pub mod limiter;
 pub mod response;
 pub mod retry;
