@@ -10,6 +10,7 @@ pub mod guard;
 pub mod http;
 pub mod jsonl;
 pub mod limiter;
+pub mod queries;
 pub mod response;
 pub mod retry;
 pub mod token;
