@@ -17,19 +17,25 @@ CREATE TABLE connections (
 CREATE INDEX connections_by_name ON connections (namespace, name);
 
 -- Data keys, only ever stored wrapped by the master key. One active key per
--- (connection, environment); retired keys stay until no record uses them.
+-- (connection, environment); a retired key stays until its records are
+-- re-encrypted; a destroyed key keeps its row (for the audit trail) but not
+-- its wrapped bytes, which is what crypto-shredding means.
 CREATE TABLE data_keys (
     key_id        UUID PRIMARY KEY,
     connection_id BIGINT NOT NULL REFERENCES connections (id),
     environment   TEXT NOT NULL,
     master_key_id TEXT NOT NULL,
-    wrapped       BYTEA NOT NULL,
-    state         TEXT NOT NULL CHECK (state IN ('active', 'retired')),
-    created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+    wrapped       BYTEA,
+    state         TEXT NOT NULL CHECK (state IN ('active', 'retired', 'destroyed')),
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    destroyed_at  TIMESTAMPTZ,
+    CHECK ((state = 'destroyed') = (wrapped IS NULL))
 );
 CREATE UNIQUE INDEX data_keys_one_active
     ON data_keys (connection_id, environment) WHERE state = 'active';
 
+-- No foreign key to data_keys on purpose: a per-row trigger would cost the
+-- bulk upsert path, and key destruction never deletes key rows anyway.
 CREATE TABLE records (
     connection_id BIGINT NOT NULL REFERENCES connections (id),
     recordset     TEXT NOT NULL,
@@ -42,10 +48,22 @@ CREATE TABLE records (
     ciphertext    BYTEA NOT NULL,
     PRIMARY KEY (connection_id, recordset, shopify_id)
 );
--- "records of recordset X updated since T"; the primary key serves "record by id".
-CREATE INDEX records_by_updated ON records (connection_id, recordset, updated_at);
--- Data-key rotation walks the rows of one key.
-CREATE INDEX records_by_key ON records (key_id);
+-- "records of recordset X updated since T"; the primary key serves "record by
+-- id" and the data-key rotation's walk.
+CREATE INDEX records_by_updated ON records (connection_id, recordset, updated_at, shopify_id);
+
+-- A data-key rotation in progress: records are re-encrypted in primary-key
+-- order and the cursor advances with each batch, so a restart resumes.
+CREATE TABLE key_rotations (
+    from_key_id       UUID PRIMARY KEY REFERENCES data_keys (key_id),
+    to_key_id         UUID NOT NULL REFERENCES data_keys (key_id),
+    connection_id     BIGINT NOT NULL REFERENCES connections (id),
+    cursor_recordset  TEXT NOT NULL DEFAULT '',
+    cursor_shopify_id BIGINT NOT NULL DEFAULT -9223372036854775808,
+    reencrypted       BIGINT NOT NULL DEFAULT 0,
+    started_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    finished_at       TIMESTAMPTZ
+);
 
 -- Sync progress per (connection, recordset, stream): the incremental watermark
 -- or a backfill stage with its bulk operation id. Advanced only in the
@@ -60,6 +78,8 @@ CREATE TABLE checkpoints (
     PRIMARY KEY (connection_id, recordset, stream)
 );
 
+-- One row per sync run. Per-recordset counts grow in the same transactions as
+-- the batches they count, so they are exact even when a run crashes.
 CREATE TABLE sync_runs (
     id             BIGSERIAL PRIMARY KEY,
     connection_id  BIGINT NOT NULL REFERENCES connections (id),

@@ -3,7 +3,9 @@
 //! module below owns one part of it.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod crypto;
 pub mod shopify;
 pub mod store;

@@ -1,6 +1,12 @@
 //! Command-line wiring: parses arguments and hands each command to the module
 //! that owns it.
 
+mod bench;
+mod keygen;
+mod keys;
+mod records;
+pub mod store_options;
+
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +30,14 @@ pub enum Command {
     Crd,
     /// Print the version of shopsync and of the APIs it speaks.
     Version,
+    /// Write a new master key file (base64, mode 0600).
+    Keygen(keygen::KeygenArgs),
+    /// Read decrypted records of a connection, scoped and policy-checked.
+    Records(records::RecordsArgs),
+    /// Rotate the master key or a connection's data key.
+    Keys(keys::KeysArgs),
+    /// Run a benchmark and print its markdown table.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the parsed command.
@@ -34,6 +48,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             std::io::stdout().write_all(yaml.as_bytes())?;
         }
         Command::Version => println!("{}", version_text()),
+        Command::Keygen(args) => keygen::run(&args)?,
+        Command::Records(args) => records::run(args)?,
+        Command::Keys(args) => keys::run(args)?,
+        Command::Bench(args) => bench::run(args)?,
     }
     Ok(())
 }

@@ -3,6 +3,15 @@
 
 mod support;
 
+mod aad_tamper;
+mod crash_between_batch_and_checkpoint;
 mod crd_generated;
+mod database_unreachable;
+mod environment_isolation;
+mod key_rotation;
 mod manifest_validation;
+mod no_plaintext_in_dump;
+mod purge_crypto_shreds;
+mod read_policy;
+mod store_round_trip;
 mod test_database;
