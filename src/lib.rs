@@ -9,3 +9,4 @@ pub mod clock;
 pub mod crypto;
 pub mod shopify;
 pub mod store;
+pub mod sync;

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
 use super::store_options::{StoreOptions, runtime};
-use crate::store::{AccessGrant, AccessPolicy, ConnectionName, ListQuery, RecordReader, RecordSet, ShopifyId};
+use crate::store::{
+    AccessGrant, AccessPolicy, ConnectionName, ListQuery, RecordReader, RecordSet, ShopifyId,
+};
 
 #[derive(Args, Debug)]
 pub struct RecordsArgs {
@@ -127,7 +129,11 @@ async fn run_async(args: RecordsArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        RecordsAction::Get { scope, recordset, id } => {
+        RecordsAction::Get {
+            scope,
+            recordset,
+            id,
+        } => {
             let reader = scope.open().await?;
             let record = reader
                 .get(recordset, id)
@@ -138,7 +144,11 @@ async fn run_async(args: RecordsArgs) -> anyhow::Result<()> {
         RecordsAction::Count { scope, recordset } => {
             let reader = scope.open().await?;
             for (recordset, count) in reader.count(recordset).await? {
-                writeln!(out, "{}", serde_json::json!({ "recordset": recordset.as_str(), "count": count }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "recordset": recordset.as_str(), "count": count })
+                )?;
             }
         }
         RecordsAction::Stats { scope } => {
