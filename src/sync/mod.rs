@@ -3,4 +3,5 @@
 //! without Kubernetes: the controller and `shopsync sync` drive the same code.
 
 pub mod backfill_plan;
+pub mod records;
 pub mod scope_rules;
