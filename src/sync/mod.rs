@@ -3,5 +3,13 @@
 //! without Kubernetes: the controller and `shopsync sync` drive the same code.
 
 pub mod backfill_plan;
+pub mod bulk_job;
+pub mod engine;
 pub mod records;
+pub mod report;
 pub mod scope_rules;
+pub mod source;
+pub mod state;
+
+pub use engine::{Engine, EngineConfig, SyncError};
+pub use report::SyncReport;
