@@ -210,12 +210,12 @@ impl<'a> Engine<'a> {
                 let plan = match source {
                     Source::Orders { .. } => backfill_plan::plan(
                         &self.spec.backfill,
-                        self.client.clock().now(),
+                        whole_seconds(self.client.clock().now()),
                         limited,
                         self.config.stage_width,
                     )?,
                     // Catalogs are small and have no history limit: one stage, everything.
-                    Source::Products => whole_history(self.client.clock().now()),
+                    Source::Products => whole_history(whole_seconds(self.client.clock().now())),
                 };
                 if let Some(asked) = plan.clipped_from {
                     tracing::warn!(store = self.client.store(), asked = %asked, from = %plan.from,
@@ -226,66 +226,34 @@ impl<'a> Engine<'a> {
         };
         while let Some(stage) = state.next_stage() {
             tracing::info!(store = self.client.store(), %recordset, stage = stage.index, total = state.stages.len(), "backfill stage");
-            let search = stage.search();
-            let mut attempts = 0;
-            loop {
-                attempts += 1;
-                let op = match state.operation.clone() {
-                    Some(op) => op,
-                    None => {
-                        let op = bulk_job::start(
-                            self.client,
-                            &source.bulk_query(&search),
-                            self.config.pacing,
-                        )
-                        .await?;
-                        state.operation = Some(op.clone());
-                        self.save(recordset, &backfill_checkpoint(&state)).await?;
-                        op
-                    }
-                };
-                let end = bulk_job::finish(self.client, &op, self.config.pacing).await?;
-                match end {
-                    JobEnd::Complete(result) => {
-                        let converted = source.convert(result)?;
-                        let mut done = state.clone();
-                        done.completed += 1;
-                        done.operation = None;
-                        done.records += converted.writes.len() as i64;
-                        self.commit(
-                            source,
-                            converted,
-                            &backfill_checkpoint(&state),
-                            &backfill_checkpoint(&done),
-                        )
-                        .await?;
-                        state = done;
-                        break;
-                    }
-                    JobEnd::Partial(_, reason) | JobEnd::Lost(reason)
-                        if attempts >= self.config.max_job_attempts =>
-                    {
-                        return Err(SyncError::GaveUp(format!(
-                            "backfill stage {} of {recordset}: {reason}; tried {attempts} times",
-                            stage.index
-                        )));
-                    }
-                    JobEnd::Partial(result, reason) => {
-                        tracing::warn!(store = self.client.store(), %reason, "storing partial data, then running the stage again");
-                        state.operation = None;
-                        let converted = source.convert(result)?;
-                        let cp = backfill_checkpoint(&state);
-                        self.commit(source, converted, &cp, &cp).await?;
-                    }
-                    JobEnd::Lost(reason) => {
-                        tracing::warn!(store = self.client.store(), %reason, "running the stage again");
-                        state.operation = None;
-                    }
-                }
-            }
+            let base = state.clone();
+            let done = self
+                .run_job(
+                    source,
+                    &stage.search(),
+                    base.operation.clone(),
+                    |operation| {
+                        backfill_checkpoint(&BackfillState {
+                            operation,
+                            ..base.clone()
+                        })
+                    },
+                    |records| {
+                        backfill_checkpoint(&BackfillState {
+                            completed: base.completed + 1,
+                            operation: None,
+                            records: base.records + records as i64,
+                            ..base.clone()
+                        })
+                    },
+                    &format!("backfill stage {} of {recordset}", stage.index),
+                )
+                .await?;
+            state =
+                serde_json::from_value(done.state).map_err(|e| SyncError::GaveUp(e.to_string()))?;
             self.report.backfill.insert(recordset, state.clone());
         }
-        self.report.backfill.insert(recordset, state.clone());
+        self.report.backfill.insert(recordset, state);
         Ok(())
     }
 
@@ -304,85 +272,43 @@ impl<'a> Engine<'a> {
             .and_then(|c| c.watermark)
             .map(to_jiff)
             .unwrap_or(backfill_to);
-        let mut state: IncrementalState = checkpoint
+        let state: IncrementalState = checkpoint
             .map(|c| serde_json::from_value(c.state).unwrap_or_default())
             .unwrap_or_default();
         let from = watermark
             .checked_sub(SignedDuration::try_from(self.config.overlap).unwrap_or_default())
             .unwrap_or(watermark);
         let to = state.window_to.unwrap_or_else(|| {
-            self.client
-                .clock()
-                .now()
-                .checked_sub(SignedDuration::try_from(self.config.settle).unwrap_or_default())
+            let now = whole_seconds(self.client.clock().now());
+            now.checked_sub(SignedDuration::try_from(self.config.settle).unwrap_or_default())
                 .unwrap_or(watermark)
         });
         if to > watermark {
             let search = format!("updated_at:>='{from}' AND updated_at:<'{to}'");
             let changed = state.operation.is_some() || self.any_changes(source, &search).await?;
-            let mut attempts = 0;
-            while changed {
-                attempts += 1;
-                let op = match state.operation.clone() {
-                    Some(op) => op,
-                    None => {
-                        let op = bulk_job::start(
-                            self.client,
-                            &source.bulk_query(&search),
-                            self.config.pacing,
-                        )
-                        .await?;
-                        state = IncrementalState {
-                            window_to: Some(to),
-                            operation: Some(op.clone()),
-                        };
-                        self.save(recordset, &incremental_checkpoint(watermark, &state))
-                            .await?;
-                        op
-                    }
-                };
-                match bulk_job::finish(self.client, &op, self.config.pacing).await? {
-                    JobEnd::Complete(result) => {
-                        let converted = source.convert(result)?;
-                        let hold = incremental_checkpoint(watermark, &state);
-                        self.commit(
-                            source,
-                            converted,
-                            &hold,
-                            &incremental_checkpoint(to, &IncrementalState::default()),
-                        )
-                        .await?;
-                        break;
-                    }
-                    JobEnd::Partial(_, reason) | JobEnd::Lost(reason)
-                        if attempts >= self.config.max_job_attempts =>
-                    {
-                        return Err(SyncError::GaveUp(format!(
-                            "reading {recordset} changes: {reason}; tried {attempts} times"
-                        )));
-                    }
-                    JobEnd::Partial(result, reason) => {
-                        tracing::warn!(store = self.client.store(), %reason, "storing partial changes, then reading the window again");
-                        state.operation = None;
-                        let converted = source.convert(result)?;
-                        let cp = incremental_checkpoint(
-                            watermark,
-                            &IncrementalState {
-                                window_to: Some(to),
-                                operation: None,
-                            },
-                        );
-                        self.commit(source, converted, &cp, &cp).await?;
-                    }
-                    JobEnd::Lost(reason) => {
-                        tracing::warn!(store = self.client.store(), %reason, "reading the window again");
-                        state.operation = None;
-                    }
-                }
-            }
-            if !changed {
-                let cp = incremental_checkpoint(to, &IncrementalState::default());
-                self.commit(source, Converted::default(), &cp, &cp).await?;
+            let window = |operation| {
+                incremental_checkpoint(
+                    watermark,
+                    &IncrementalState {
+                        window_to: Some(to),
+                        operation,
+                    },
+                )
+            };
+            let done = |_| incremental_checkpoint(to, &IncrementalState::default());
+            if changed {
+                let what = format!("reading {recordset} changes");
+                self.run_job(
+                    source,
+                    &search,
+                    state.operation.clone(),
+                    window,
+                    done,
+                    &what,
+                )
+                .await?;
+            } else {
+                self.save(recordset, &done(0)).await?;
             }
             watermark = to;
         }
@@ -390,6 +316,62 @@ impl<'a> Engine<'a> {
             self.report.recordsets.entry(r).or_default().watermark = Some(watermark);
         }
         Ok(())
+    }
+
+    /// Runs one bulk job (re-attaching to `operation` when a checkpoint named
+    /// one) until its records are committed together with `done`. A failed
+    /// job's partial result is stored and the job runs again; so does a job
+    /// that was lost. `hold` is the checkpoint of work still in progress.
+    async fn run_job(
+        &mut self,
+        source: &Source,
+        search: &str,
+        mut operation: Option<String>,
+        hold: impl Fn(Option<String>) -> Checkpoint,
+        done: impl Fn(usize) -> Checkpoint,
+        what: &str,
+    ) -> Result<Checkpoint, SyncError> {
+        let recordset = source.recordset();
+        let mut last = String::new();
+        for attempt in 1..=self.config.max_job_attempts {
+            let op = match operation.take() {
+                Some(op) => op,
+                None => {
+                    let op = bulk_job::start(
+                        self.client,
+                        &source.bulk_query(search),
+                        self.config.pacing,
+                    )
+                    .await?;
+                    self.save(recordset, &hold(Some(op.clone()))).await?;
+                    op
+                }
+            };
+            last = match bulk_job::finish(self.client, &op, self.config.pacing).await? {
+                JobEnd::Complete(result) => {
+                    let converted = source.convert(result)?;
+                    let done = done(converted.writes.len());
+                    self.commit(source, converted, &hold(Some(op)), &done)
+                        .await?;
+                    return Ok(done);
+                }
+                JobEnd::Partial(result, reason) => {
+                    let converted = source.convert(result)?;
+                    let cp = hold(None);
+                    self.commit(source, converted, &cp, &cp).await?;
+                    reason
+                }
+                JobEnd::Lost(reason) => {
+                    self.save(recordset, &hold(None)).await?;
+                    reason
+                }
+            };
+            tracing::warn!(store = self.client.store(), reason = %last, attempt, "{what}: running the bulk job again");
+        }
+        Err(SyncError::GaveUp(format!(
+            "{what}: {last}; tried {} times",
+            self.config.max_job_attempts
+        )))
     }
 
     /// One cheap page (one point per object) to learn whether anything changed.
@@ -481,6 +463,11 @@ impl<'a> Engine<'a> {
     fn run(&self) -> RunId {
         self.run.unwrap_or(RunId(0))
     }
+}
+
+/// Search filters carry whole seconds, the resolution of Shopify's timestamps.
+fn whole_seconds(t: Timestamp) -> Timestamp {
+    Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
 fn whole_history(now: Timestamp) -> BackfillPlan {
