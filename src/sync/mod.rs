@@ -10,6 +10,7 @@ pub mod report;
 pub mod scope_rules;
 pub mod source;
 pub mod state;
+pub mod status;
 
 pub use engine::{Engine, EngineConfig, SyncError};
 pub use report::SyncReport;
