@@ -3,6 +3,7 @@
 //! module below owns one part of it.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod simulator;
 pub mod store;

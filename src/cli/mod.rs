@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::api;
 
+pub mod simulate;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "shopsync",
@@ -24,6 +26,16 @@ pub enum Command {
     Crd,
     /// Print the version of shopsync and of the APIs it speaks.
     Version,
+    /// Serve a local Shopify Admin GraphQL API (tests, demos, benchmarks, staging rehearsals).
+    Simulate(simulate::SimulateArgs),
+    /// Run a benchmark and print its markdown table (targets: simulator).
+    Bench {
+        /// What to benchmark.
+        target: crate::bench::Target,
+        /// Orders in the generated store for the benchmark.
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: u64,
+    },
 }
 
 /// Runs the parsed command.
@@ -34,6 +46,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             std::io::stdout().write_all(yaml.as_bytes())?;
         }
         Command::Version => println!("{}", version_text()),
+        Command::Simulate(args) => simulate::run(&args)?,
+        Command::Bench { target, orders } => crate::bench::run(target, orders)?,
     }
     Ok(())
 }

@@ -250,32 +250,31 @@ impl Drop for RunningSimulator {
 }
 
 /// Builds the stores and serves them on `listen` (port 0 picks a free port).
-pub async fn start(
-    config: SimulatorConfig,
-    listen: &str,
-) -> Result<RunningSimulator, SimulatorError> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| SimulatorError::Listen {
-            addr: listen.to_string(),
-            source,
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| SimulatorError::Listen {
-            addr: listen.to_string(),
-            source,
-        })?;
-    let public = config.public_url.clone();
+pub async fn start(config: SimulatorConfig, listen: &str) -> Result<RunningSimulator, SimulatorError> {
+    let listener = bind(listen).await?;
     let sim = tokio::task::spawn_blocking(move || Simulator::build(config))
         .await
-        .map_err(|e| SimulatorError::Listen {
-            addr: listen.to_string(),
-            source: std::io::Error::other(e),
-        })??;
-    let _ = sim
-        .base_url
-        .set(public.unwrap_or_else(|| format!("http://{addr}")));
+        .map_err(|e| SimulatorError::Listen { addr: listen.to_string(), source: std::io::Error::other(e) })??;
+    serve_on(sim, listener)
+}
+
+/// Serves an already built simulator on `listen`.
+pub async fn serve(sim: Arc<Simulator>, listen: &str) -> Result<RunningSimulator, SimulatorError> {
+    serve_on(sim, bind(listen).await?)
+}
+
+async fn bind(listen: &str) -> Result<tokio::net::TcpListener, SimulatorError> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| SimulatorError::Listen { addr: listen.to_string(), source })
+}
+
+fn serve_on(sim: Arc<Simulator>, listener: tokio::net::TcpListener) -> Result<RunningSimulator, SimulatorError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|source| SimulatorError::Listen { addr: "listener".to_string(), source })?;
+    let public = sim.config.public_url.clone();
+    let _ = sim.base_url.set(public.unwrap_or_else(|| format!("http://{addr}")));
     control::spawn_churn(Arc::clone(&sim));
     let app = server::router(Arc::clone(&sim));
     let task = tokio::spawn(async move {
@@ -283,9 +282,5 @@ pub async fn start(
             tracing::error!(error = %err, "simulator server stopped");
         }
     });
-    Ok(RunningSimulator {
-        addr,
-        sim,
-        task: Some(task),
-    })
+    Ok(RunningSimulator { addr, sim, task: Some(task) })
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::graphql::errors::{self, GqlError};
 use super::graphql::execute::Executor;
+use super::graphql::output::Out;
 use super::graphql::plan::{self, PlanFailure};
 use super::resolve::{Ctx, Obj};
 use super::schema::Schema;
@@ -27,22 +28,20 @@ pub struct GraphqlBody {
 /// HTTP status and JSON body.
 pub struct Answer {
     pub status: u16,
-    pub body: Value,
+    pub body: Out,
 }
 
-fn envelope(data: Option<Value>, errors: &[GqlError], cost: Value) -> Value {
-    let mut m = Map::new();
+fn envelope(data: Option<Out>, errors: &[GqlError], cost: Value) -> Out {
+    let mut m = Vec::with_capacity(3);
     if !errors.is_empty() {
-        m.insert(
-            "errors".into(),
-            Value::Array(errors.iter().map(GqlError::to_json).collect()),
-        );
+        let list = errors.iter().map(GqlError::to_json).collect();
+        m.push(("errors".into(), Out::Value(Value::Array(list))));
     }
     if let Some(d) = data {
-        m.insert("data".into(), d);
+        m.push(("data".into(), d));
     }
-    m.insert("extensions".into(), json!({ "cost": cost }));
-    Value::Object(m)
+    m.push(("extensions".into(), Out::Value(json!({ "cost": cost }))));
+    Out::Object(m)
 }
 
 fn cost_block(store: &SimStore, now_ms: f64, requested: u64, actual: Option<u64>) -> Value {
@@ -67,7 +66,7 @@ pub fn execute(
     else {
         return Answer {
             status: 400,
-            body: json!({"errors": {"query": "Required parameter missing or invalid"}}),
+            body: Out::Value(json!({"errors": {"query": "Required parameter missing or invalid"}})),
         };
     };
     let query = req.query.unwrap_or_default();
@@ -83,7 +82,7 @@ pub fn execute(
             add(&store.stats.invalid_queries, 1);
             return Answer {
                 status: 400,
-                body: json!({"errors": [e.to_json()]}),
+                body: Out::Value(json!({"errors": [e.to_json()]})),
             };
         }
         Err(PlanFailure::Invalid(errs)) => {

@@ -27,10 +27,15 @@ pub fn router(sim: Arc<Simulator>) -> Router {
         .with_state(sim)
 }
 
-pub fn json_response(status: u16, body: &Value, headers: &[(&'static str, String)]) -> Response {
+pub fn json_response(
+    status: u16,
+    body: &impl serde::Serialize,
+    headers: &[(&'static str, String)],
+) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_string());
     let mut resp = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        body.to_string(),
+        text,
     )
         .into_response();
     let h = resp.headers_mut();

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::BulkStatus;
 use crate::simulator::faults::BulkFault;
 use crate::simulator::graphql::execute::{Executor, Resolved, Resolver};
+use crate::simulator::graphql::output::Out;
 use crate::simulator::graphql::plan::{Plan, PlanField};
 use crate::simulator::resolve::{Ctx, Obj};
 use crate::simulator::schema::Schema;
@@ -215,9 +216,9 @@ fn emit<'a>(
 ) -> std::io::Result<u64> {
     let mut path = Vec::new();
     let mut line = exec.object(obj, fields, &mut path);
-    let own_id = line.get("id").and_then(Value::as_str).map(str::to_string);
-    if let (Some(p), Value::Object(map)) = (parent, &mut line) {
-        map.insert("__parentId".into(), Value::String(p.to_string()));
+    let own_id = line.get("id").and_then(Out::as_str).map(str::to_string);
+    if let (Some(p), Out::Object(map)) = (parent, &mut line) {
+        map.push(("__parentId".into(), Out::string(p)));
     }
     serde_json::to_writer(&mut *line_out, &line)?;
     line_out.push(b'\n');

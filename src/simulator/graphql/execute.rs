@@ -3,7 +3,9 @@
 //! entry to `errors` while siblings still resolve, as Shopify does (§1.1).
 //! The actual query cost is counted here, object by object (§2.3).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::output::Out;
 
 use super::connection::Page;
 use super::errors::GqlError;
@@ -59,15 +61,15 @@ impl<'r, R: Resolver> Executor<'r, R> {
             .is_none_or(|c| self.schema.satisfies(self.resolver.type_name(obj), c))
     }
 
-    pub fn object(&mut self, obj: &R::Obj, fields: &[PlanField], path: &mut Vec<Value>) -> Value {
-        let mut out = Map::with_capacity(fields.len());
+    pub fn object(&mut self, obj: &R::Obj, fields: &[PlanField], path: &mut Vec<Value>) -> Out {
+        let mut out = Vec::with_capacity(fields.len());
         let type_name = self.resolver.type_name(obj);
         for field in fields {
             if !self.applies(obj, field) {
                 continue;
             }
             if field.name == "__typename" {
-                out.insert(field.key.clone(), Value::String(type_name.to_string()));
+                out.push((field.key.clone(), Out::string(type_name)));
                 continue;
             }
             if self.skip_connections
@@ -81,9 +83,9 @@ impl<'r, R: Resolver> Executor<'r, R> {
             path.push(Value::String(field.key.clone()));
             let value = self.field(obj, type_name, field, path);
             path.pop();
-            out.insert(field.key.clone(), value);
+            out.push((field.key.clone(), value));
         }
-        Value::Object(out)
+        Out::Object(out)
     }
 
     fn field(
@@ -92,18 +94,18 @@ impl<'r, R: Resolver> Executor<'r, R> {
         type_name: &str,
         field: &PlanField,
         path: &mut Vec<Value>,
-    ) -> Value {
+    ) -> Out {
         let schema = self.schema;
         let Some(def) = schema.get(type_name).and_then(|t| t.field(&field.name)) else {
-            return Value::Null;
+            return Out::Null;
         };
         if let Err(e) = self.resolver.check_access(type_name, def, field) {
             self.errors.push(e.at(field.pos).with_path(path));
-            return Value::Null;
+            return Out::Null;
         }
         match self.resolver.resolve(obj, field) {
-            Ok(Resolved::Value(v)) => v,
-            Ok(Resolved::Null) => Value::Null,
+            Ok(Resolved::Value(v)) => Out::Value(v),
+            Ok(Resolved::Null) => Out::Null,
             Ok(Resolved::Object(o)) => {
                 self.actual_cost += 1;
                 self.object(&o, &field.children, path)
@@ -116,7 +118,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
                     out.push(self.object(o, &field.children, path));
                     path.pop();
                 }
-                Value::Array(out)
+                Out::List(out)
             }
             Ok(Resolved::Nullable(items)) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -127,16 +129,16 @@ impl<'r, R: Resolver> Executor<'r, R> {
                             self.actual_cost += 1;
                             self.object(o, &field.children, path)
                         }
-                        None => Value::Null,
+                        None => Out::Null,
                     });
                     path.pop();
                 }
-                Value::Array(out)
+                Out::List(out)
             }
             Ok(Resolved::Connection(page)) => self.connection(page, field, path),
             Err(e) => {
                 self.errors.push(e.at(field.pos).with_path(path));
-                Value::Null
+                Out::Null
             }
         }
     }
@@ -146,14 +148,12 @@ impl<'r, R: Resolver> Executor<'r, R> {
         page: Page<R::Obj>,
         field: &PlanField,
         path: &mut Vec<Value>,
-    ) -> Value {
+    ) -> Out {
         self.actual_cost += 2 + page.items.len() as u64;
-        let mut out = Map::new();
+        let mut out = Vec::with_capacity(field.children.len());
         for part in &field.children {
             let value = match part.name.as_str() {
-                "__typename" => {
-                    Value::String(field.ty.as_ref().map_or("", |t| t.base()).to_string())
-                }
+                "__typename" => Out::string(field.ty.as_ref().map_or("", |t| t.base())),
                 "nodes" => {
                     path.push(Value::String(part.key.clone()));
                     let mut nodes = Vec::with_capacity(page.items.len());
@@ -163,24 +163,24 @@ impl<'r, R: Resolver> Executor<'r, R> {
                         path.pop();
                     }
                     path.pop();
-                    Value::Array(nodes)
+                    Out::List(nodes)
                 }
                 "edges" => {
                     path.push(Value::String(part.key.clone()));
                     let mut edges = Vec::with_capacity(page.items.len());
                     for (i, (o, cursor)) in page.items.iter().enumerate() {
                         path.push(Value::from(i));
-                        let mut edge = Map::new();
+                        let mut edge = Vec::with_capacity(part.children.len());
                         for e in &part.children {
                             match e.name.as_str() {
                                 "cursor" => {
-                                    edge.insert(e.key.clone(), Value::String(cursor.clone()));
+                                    edge.push((e.key.clone(), Out::string(cursor.clone())));
                                 }
                                 "node" => {
                                     path.push(Value::String(e.key.clone()));
                                     let v = self.object(o, &e.children, path);
                                     path.pop();
-                                    edge.insert(e.key.clone(), v);
+                                    edge.push((e.key.clone(), v));
                                 }
                                 "__typename" => {
                                     let edge_type = field
@@ -188,42 +188,42 @@ impl<'r, R: Resolver> Executor<'r, R> {
                                         .as_ref()
                                         .map_or("", |t| t.base())
                                         .replace("Connection", "Edge");
-                                    edge.insert(e.key.clone(), Value::String(edge_type));
+                                    edge.push((e.key.clone(), Out::string(edge_type)));
                                 }
                                 _ => {}
                             }
                         }
-                        edges.push(Value::Object(edge));
+                        edges.push(Out::Object(edge));
                         path.pop();
                     }
                     path.pop();
-                    Value::Array(edges)
+                    Out::List(edges)
                 }
                 "pageInfo" => {
-                    let mut info = Map::new();
+                    let mut info = Vec::with_capacity(part.children.len());
                     for p in &part.children {
                         let v = match p.name.as_str() {
-                            "hasNextPage" => Value::Bool(page.has_next),
-                            "hasPreviousPage" => Value::Bool(page.has_previous),
+                            "hasNextPage" => Out::Value(Value::Bool(page.has_next)),
+                            "hasPreviousPage" => Out::Value(Value::Bool(page.has_previous)),
                             "startCursor" => page
                                 .items
                                 .first()
-                                .map_or(Value::Null, |(_, c)| Value::String(c.clone())),
+                                .map_or(Out::Null, |(_, c)| Out::string(c.clone())),
                             "endCursor" => page
                                 .items
                                 .last()
-                                .map_or(Value::Null, |(_, c)| Value::String(c.clone())),
-                            "__typename" => Value::String("PageInfo".into()),
-                            _ => Value::Null,
+                                .map_or(Out::Null, |(_, c)| Out::string(c.clone())),
+                            "__typename" => Out::string("PageInfo"),
+                            _ => Out::Null,
                         };
-                        info.insert(p.key.clone(), v);
+                        info.push((p.key.clone(), v));
                     }
-                    Value::Object(info)
+                    Out::Object(info)
                 }
-                _ => Value::Null,
+                _ => Out::Null,
             };
-            out.insert(part.key.clone(), value);
+            out.push((part.key.clone(), value));
         }
-        Value::Object(out)
+        Out::Object(out)
     }
 }

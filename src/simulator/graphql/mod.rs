@@ -4,4 +4,5 @@
 pub mod connection;
 pub mod errors;
 pub mod execute;
+pub mod output;
 pub mod plan;
