@@ -8,5 +8,6 @@ pub mod cli;
 pub mod clock;
 pub mod crypto;
 pub mod shopify;
+pub mod simulator;
 pub mod store;
 pub mod sync;

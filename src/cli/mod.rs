@@ -5,6 +5,7 @@ mod bench;
 mod keygen;
 mod keys;
 mod records;
+pub mod simulate;
 pub mod store_options;
 
 use std::io::Write;
@@ -36,6 +37,8 @@ pub enum Command {
     Records(records::RecordsArgs),
     /// Rotate the master key or a connection's data key.
     Keys(keys::KeysArgs),
+    /// Serve a local Shopify Admin GraphQL API (tests, demos, benchmarks, staging rehearsals).
+    Simulate(simulate::SimulateArgs),
     /// Run a benchmark and print its markdown table.
     Bench(bench::BenchArgs),
 }
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen(args) => keygen::run(&args)?,
         Command::Records(args) => records::run(args)?,
         Command::Keys(args) => keys::run(args)?,
+        Command::Simulate(args) => simulate::run(&args)?,
         Command::Bench(args) => bench::run(args)?,
     }
     Ok(())
