@@ -7,6 +7,7 @@ mod keys;
 mod records;
 pub mod simulate;
 pub mod store_options;
+mod sync;
 
 use std::io::Write;
 
@@ -39,6 +40,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Serve a local Shopify Admin GraphQL API (tests, demos, benchmarks, staging rehearsals).
     Simulate(simulate::SimulateArgs),
+    /// Sync one ShopifyConnection manifest without a cluster and print its status.
+    Sync(sync::SyncArgs),
     /// Run a benchmark and print its markdown table.
     Bench(bench::BenchArgs),
 }
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(args) => records::run(args)?,
         Command::Keys(args) => keys::run(args)?,
         Command::Simulate(args) => simulate::run(&args)?,
+        Command::Sync(args) => sync::run(args)?,
         Command::Bench(args) => bench::run(args)?,
     }
     Ok(())

@@ -350,7 +350,7 @@ impl<'a> Engine<'a> {
             last = match bulk_job::finish(self.client, &op, self.config.pacing).await? {
                 JobEnd::Complete(result) => {
                     let converted = source.convert(result)?;
-                    let done = done(converted.writes.len());
+                    let done = done(converted.writes_of(recordset).len());
                     self.commit(source, converted, &hold(Some(op)), &done)
                         .await?;
                     return Ok(done);

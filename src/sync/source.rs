@@ -38,7 +38,7 @@ impl Source {
                 let mut out: Vec<RecordSet> = recordsets
                     .iter()
                     .copied()
-                    .filter(|r| *r != RecordSet::Orders)
+                    .filter(|r| matches!(r, RecordSet::Refunds | RecordSet::Returns))
                     .collect();
                 out.push(RecordSet::Orders);
                 out
