@@ -353,11 +353,13 @@ impl ShopifyConnectionSpec {
     /// `pollInterval` as a duration.
     pub fn poll_every(&self) -> Result<std::time::Duration, SpecError> {
         let parsed: kube::core::Duration =
-            self.poll_interval.parse().map_err(|e: kube::core::duration::ParseError| SpecError {
-                field: "pollInterval",
-                value: self.poll_interval.clone(),
-                reason: e.to_string(),
-            })?;
+            self.poll_interval
+                .parse()
+                .map_err(|e: kube::core::duration::ParseError| SpecError {
+                    field: "pollInterval",
+                    value: self.poll_interval.clone(),
+                    reason: e.to_string(),
+                })?;
         std::time::Duration::try_from(parsed).map_err(|e| SpecError {
             field: "pollInterval",
             value: self.poll_interval.clone(),

@@ -65,32 +65,57 @@ async fn sync(args: SyncArgs) -> anyhow::Result<()> {
     let master = args.store.master_key()?;
     let identity = identity(&connection);
     let registered = connections::register(&pool, &identity).await?;
-    let mut writer = RecordWriter::open(pool.clone(), Arc::clone(&master), registered.clone()).await?;
+    let mut writer =
+        RecordWriter::open(pool.clone(), Arc::clone(&master), registered.clone()).await?;
 
     let clock = Clock::real();
     let limiters = LimiterRegistry::new(clock.clone());
     let limiter = limiters.for_store(&spec.store);
     limiter.set_share(&identity.uid, spec.rate_limit.max_bucket_share);
-    let endpoint = Endpoint::for_store(&spec.store, &spec.api_version, args.shopify_endpoint.as_ref())?;
-    let client = ShopifyClient::new(build_client(Duration::from_secs(60))?, &spec.store, &spec.api_version, endpoint, token, limiter, clock.clone());
+    let endpoint = Endpoint::for_store(
+        &spec.store,
+        &spec.api_version,
+        args.shopify_endpoint.as_ref(),
+    )?;
+    let client = ShopifyClient::new(
+        build_client(Duration::from_secs(60))?,
+        &spec.store,
+        &spec.api_version,
+        endpoint,
+        token,
+        limiter,
+        clock.clone(),
+    );
     let poll = spec.poll_every()?;
 
     let mut status: Option<ShopifyConnectionStatus> = None;
     loop {
-        let report = Engine::new(&client, &mut writer, spec, EngineConfig::default()).run_once().await;
+        let report = Engine::new(&client, &mut writer, spec, EngineConfig::default())
+            .run_once()
+            .await;
         let counts: BTreeMap<_, _> = counts::live_counts(&pool, registered.id).await?;
         let next = args
             .watch
-            .then(|| jiff::SignedDuration::try_from(poll).ok().and_then(|d| report.finished.checked_add(d).ok()))
+            .then(|| {
+                jiff::SignedDuration::try_from(poll)
+                    .ok()
+                    .and_then(|d| report.finished.checked_add(d).ok())
+            })
             .flatten();
-        let built = from_report(&report, StatusContext {
-            previous: status.as_ref(),
-            generation: connection.metadata.generation,
-            max_bucket_share: spec.rate_limit.max_bucket_share,
-            next_sync: next,
-            counts: &counts,
-        });
-        println!("---\n{}", yaml_serde::to_string(&serde_json::json!({ "status": built }))?);
+        let built = from_report(
+            &report,
+            StatusContext {
+                previous: status.as_ref(),
+                generation: connection.metadata.generation,
+                max_bucket_share: spec.rate_limit.max_bucket_share,
+                next_sync: next,
+                counts: &counts,
+            },
+        );
+        println!(
+            "---\n{}",
+            yaml_serde::to_string(&serde_json::json!({ "status": built }))?
+        );
         status = Some(built);
         if !args.watch {
             if let Some((reason, message, _)) = &report.error {
@@ -108,10 +133,18 @@ async fn sync(args: SyncArgs) -> anyhow::Result<()> {
 /// Without a cluster there is no uid: one derived from the name keeps the
 /// same manifest on the same records across runs.
 fn identity(connection: &ShopifyConnection) -> ConnectionIdentity {
-    let namespace = connection.metadata.namespace.clone().unwrap_or_else(|| "default".to_owned());
+    let namespace = connection
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
     let name = connection.metadata.name.clone().unwrap_or_default();
     ConnectionIdentity {
-        uid: connection.metadata.uid.clone().unwrap_or_else(|| format!("local:{namespace}/{name}")),
+        uid: connection
+            .metadata
+            .uid
+            .clone()
+            .unwrap_or_else(|| format!("local:{namespace}/{name}")),
         namespace,
         name,
         store: connection.spec.store.clone(),
@@ -119,7 +152,11 @@ fn identity(connection: &ShopifyConnection) -> ConnectionIdentity {
     }
 }
 
-fn token(args: &SyncArgs, connection: &ShopifyConnection, docs: &[Value]) -> anyhow::Result<AccessToken> {
+fn token(
+    args: &SyncArgs,
+    connection: &ShopifyConnection,
+    docs: &[Value],
+) -> anyhow::Result<AccessToken> {
     let secret_ref = &connection.spec.credentials.secret_ref;
     let from_secret = |secret: &Value| -> anyhow::Result<AccessToken> {
         let key = &secret_ref.key;
@@ -130,17 +167,25 @@ fn token(args: &SyncArgs, connection: &ShopifyConnection, docs: &[Value]) -> any
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(encoded.trim())
                 .context("the Secret's data is not base64")?;
-            return Ok(AccessToken::new(String::from_utf8(bytes).context("the token is not UTF-8")?));
+            return Ok(AccessToken::new(
+                String::from_utf8(bytes).context("the token is not UTF-8")?,
+            ));
         }
         bail!("the Secret has no key {key:?} (spec.credentials.secretRef.key)")
     };
     let token = if let Some(path) = &args.secret {
         let docs = read_documents(path)?;
-        let secret = docs.iter().find(|d| d["kind"] == "Secret").with_context(|| format!("{} holds no Secret", path.display()))?;
+        let secret = docs
+            .iter()
+            .find(|d| d["kind"] == "Secret")
+            .with_context(|| format!("{} holds no Secret", path.display()))?;
         from_secret(secret)?
     } else if let Ok(value) = std::env::var("SHOPIFY_ACCESS_TOKEN") {
         AccessToken::new(value)
-    } else if let Some(secret) = docs.iter().find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == secret_ref.name.as_str()) {
+    } else if let Some(secret) = docs
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == secret_ref.name.as_str())
+    {
         from_secret(secret)?
     } else {
         bail!("no access token: pass --secret FILE (a Secret manifest) or set SHOPIFY_ACCESS_TOKEN")
@@ -152,10 +197,12 @@ fn token(args: &SyncArgs, connection: &ShopifyConnection, docs: &[Value]) -> any
 }
 
 fn read_documents(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut docs = Vec::new();
     for doc in yaml_serde::Deserializer::from_str(&text) {
-        let value: Value = serde::Deserialize::deserialize(doc).with_context(|| format!("{} is not valid YAML", path.display()))?;
+        let value: Value = serde::Deserialize::deserialize(doc)
+            .with_context(|| format!("{} is not valid YAML", path.display()))?;
         if !value.is_null() {
             docs.push(value);
         }

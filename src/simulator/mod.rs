@@ -250,11 +250,17 @@ impl Drop for RunningSimulator {
 }
 
 /// Builds the stores and serves them on `listen` (port 0 picks a free port).
-pub async fn start(config: SimulatorConfig, listen: &str) -> Result<RunningSimulator, SimulatorError> {
+pub async fn start(
+    config: SimulatorConfig,
+    listen: &str,
+) -> Result<RunningSimulator, SimulatorError> {
     let listener = bind(listen).await?;
     let sim = tokio::task::spawn_blocking(move || Simulator::build(config))
         .await
-        .map_err(|e| SimulatorError::Listen { addr: listen.to_string(), source: std::io::Error::other(e) })??;
+        .map_err(|e| SimulatorError::Listen {
+            addr: listen.to_string(),
+            source: std::io::Error::other(e),
+        })??;
     serve_on(sim, listener)
 }
 
@@ -266,15 +272,26 @@ pub async fn serve(sim: Arc<Simulator>, listen: &str) -> Result<RunningSimulator
 async fn bind(listen: &str) -> Result<tokio::net::TcpListener, SimulatorError> {
     tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|source| SimulatorError::Listen { addr: listen.to_string(), source })
+        .map_err(|source| SimulatorError::Listen {
+            addr: listen.to_string(),
+            source,
+        })
 }
 
-fn serve_on(sim: Arc<Simulator>, listener: tokio::net::TcpListener) -> Result<RunningSimulator, SimulatorError> {
+fn serve_on(
+    sim: Arc<Simulator>,
+    listener: tokio::net::TcpListener,
+) -> Result<RunningSimulator, SimulatorError> {
     let addr = listener
         .local_addr()
-        .map_err(|source| SimulatorError::Listen { addr: "listener".to_string(), source })?;
+        .map_err(|source| SimulatorError::Listen {
+            addr: "listener".to_string(),
+            source,
+        })?;
     let public = sim.config.public_url.clone();
-    let _ = sim.base_url.set(public.unwrap_or_else(|| format!("http://{addr}")));
+    let _ = sim
+        .base_url
+        .set(public.unwrap_or_else(|| format!("http://{addr}")));
     control::spawn_churn(Arc::clone(&sim));
     let app = server::router(Arc::clone(&sim));
     let task = tokio::spawn(async move {
@@ -282,5 +299,9 @@ fn serve_on(sim: Arc<Simulator>, listener: tokio::net::TcpListener) -> Result<Ru
             tracing::error!(error = %err, "simulator server stopped");
         }
     });
-    Ok(RunningSimulator { addr, sim, task: Some(task) })
+    Ok(RunningSimulator {
+        addr,
+        sim,
+        task: Some(task),
+    })
 }

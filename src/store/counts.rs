@@ -9,7 +9,10 @@ use sqlx::PgPool;
 use super::{RecordSet, StoreError};
 
 /// Records per recordset, tombstones excluded.
-pub async fn live_counts(pool: &PgPool, connection_id: i64) -> Result<BTreeMap<RecordSet, i64>, StoreError> {
+pub async fn live_counts(
+    pool: &PgPool,
+    connection_id: i64,
+) -> Result<BTreeMap<RecordSet, i64>, StoreError> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT recordset, count(*) FROM records WHERE connection_id = $1 AND NOT deleted GROUP BY recordset",
     )

@@ -14,4 +14,5 @@ mod no_plaintext_in_dump;
 mod purge_crypto_shreds;
 mod read_policy;
 mod store_round_trip;
+mod sync_matches_ground_truth;
 mod test_database;
