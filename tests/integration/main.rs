@@ -7,6 +7,7 @@ mod aad_tamper;
 mod crash_between_batch_and_checkpoint;
 mod crd_generated;
 mod database_unreachable;
+mod demo_runs_green;
 mod environment_isolation;
 mod key_rotation;
 mod manifest_validation;
