@@ -225,7 +225,7 @@ mod tests {
         let manifest = serde_json::json!({"apiVersion": "shopify.fostr.io/v1alpha1", "kind": "ShopifyConnection",
             "metadata": {"name": "acme"}, "spec": {"store": "acme.myshopify.com", "credentials": {"secretRef": {"name": "s"}}}});
         let c: ShopifyConnection = serde_json::from_value(manifest).unwrap();
-        let t = table(&[c.clone()], Timestamp::UNIX_EPOCH);
+        let t = table(std::slice::from_ref(&c), Timestamp::UNIX_EPOCH);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[0].starts_with("NAME   STORE"));
         assert!(lines[1].starts_with("acme   acme.myshopify.com   <none>"));
