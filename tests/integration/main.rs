@@ -16,5 +16,6 @@ mod purge_crypto_shreds;
 mod read_policy;
 mod store_round_trip;
 mod sync_matches_ground_truth;
+mod sync_resumes_after_kill;
 mod sync_survives_faults;
 mod test_database;
