@@ -144,6 +144,12 @@ plan { publicDisplayName partnerDevelopment shopifyPlus } } currentAppInstallati
 /// Requested cost of [`SHOP_AND_SCOPES`]: shop, plan, installation, scope list.
 pub const SHOP_AND_SCOPES_COST: f64 = 4.0;
 
+/// How many orders match a search, counted exactly up to `limit`.
+pub const ORDERS_COUNT: &str = "query OrdersCount($query: String!, $limit: Int) { ordersCount(query: $query, limit: $limit) { count precision } }";
+
+/// Requested cost of [`ORDERS_COUNT`]: one object.
+pub const ORDERS_COUNT_COST: f64 = 1.0;
+
 /// Which orders or products changed in a window: ids and timestamps only, one
 /// cost point per object, so finding a change costs almost nothing.
 pub fn changed_ids(root: &str) -> String {

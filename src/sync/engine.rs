@@ -35,6 +35,10 @@ pub struct EngineConfig {
     pub batch_size: usize,
     /// Runs of one job (stage or window) before giving up on it.
     pub max_job_attempts: u32,
+    /// A backfill stage or incremental window with more orders than this is
+    /// halved until it fits: one job's result is held in memory while it is
+    /// converted, so this bounds memory whatever the store's size.
+    pub max_job_orders: u64,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +50,7 @@ impl Default for EngineConfig {
             stage_width: backfill_plan::DEFAULT_STAGE,
             batch_size: 2000,
             max_job_attempts: 5,
+            max_job_orders: 10_000,
         }
     }
 }
@@ -225,7 +230,16 @@ impl<'a> Engine<'a> {
             }
         };
         while let Some(stage) = state.next_stage() {
-            tracing::info!(store = self.client.store(), %recordset, stage = stage.index, total = state.stages.len(), "backfill stage");
+            if state.operation.is_none()
+                && matches!(source, Source::Orders { .. })
+                && self.too_many_orders(&stage.search()).await?
+                && let Some((newer, older)) = stage.halves()
+            {
+                state.split_next(newer, older);
+                self.save(recordset, &backfill_checkpoint(&state)).await?;
+                continue;
+            }
+            tracing::info!(store = self.client.store(), %recordset, stage = state.completed, total = state.stages.len(), "backfill stage");
             let base = state.clone();
             let done = self
                 .run_job(
@@ -257,7 +271,8 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Reads what changed since the watermark.
+    /// Reads what changed since the watermark, in windows small enough for
+    /// one job each; the watermark advances with every committed window.
     async fn incremental(&mut self, source: &Source) -> Result<(), SyncError> {
         let recordset = source.recordset();
         let backfill_to = self
@@ -272,21 +287,33 @@ impl<'a> Engine<'a> {
             .and_then(|c| c.watermark)
             .map(to_jiff)
             .unwrap_or(backfill_to);
-        let state: IncrementalState = checkpoint
+        let mut state: IncrementalState = checkpoint
             .map(|c| serde_json::from_value(c.state).unwrap_or_default())
             .unwrap_or_default();
-        let from = watermark
-            .checked_sub(SignedDuration::try_from(self.config.overlap).unwrap_or_default())
-            .unwrap_or(watermark);
-        let to = state.window_to.unwrap_or_else(|| {
+        let overlap = SignedDuration::try_from(self.config.overlap).unwrap_or_default();
+        let settle = SignedDuration::try_from(self.config.settle).unwrap_or_default();
+        let target = state.window_to.unwrap_or_else(|| {
             let now = whole_seconds(self.client.clock().now());
-            now.checked_sub(SignedDuration::try_from(self.config.settle).unwrap_or_default())
-                .unwrap_or(watermark)
+            now.checked_sub(settle).unwrap_or(watermark)
         });
-        if to > watermark {
-            let search = format!("updated_at:>='{from}' AND updated_at:<'{to}'");
+        while target > watermark {
+            let from = watermark.checked_sub(overlap).unwrap_or(watermark);
+            let mut to = state.window_to.unwrap_or(target);
+            if state.operation.is_none() && matches!(source, Source::Orders { .. }) {
+                // After a long outage the change set can be a whole backfill's worth.
+                while self.too_many_orders(&window_search(from, to)).await?
+                    && to.duration_since(watermark) > SignedDuration::from_secs(2)
+                {
+                    to = whole_seconds(
+                        watermark
+                            .checked_add(to.duration_since(watermark) / 2)
+                            .unwrap_or(to),
+                    );
+                }
+            }
+            let search = window_search(from, to);
             let changed = state.operation.is_some() || self.any_changes(source, &search).await?;
-            let window = |operation| {
+            let hold = |operation| {
                 incremental_checkpoint(
                     watermark,
                     &IncrementalState {
@@ -298,19 +325,13 @@ impl<'a> Engine<'a> {
             let done = |_| incremental_checkpoint(to, &IncrementalState::default());
             if changed {
                 let what = format!("reading {recordset} changes");
-                self.run_job(
-                    source,
-                    &search,
-                    state.operation.clone(),
-                    window,
-                    done,
-                    &what,
-                )
-                .await?;
+                self.run_job(source, &search, state.operation.take(), hold, done, &what)
+                    .await?;
             } else {
                 self.save(recordset, &done(0)).await?;
             }
             watermark = to;
+            state = IncrementalState::default();
         }
         for r in source.written_recordsets() {
             self.report.recordsets.entry(r).or_default().watermark = Some(watermark);
@@ -372,6 +393,21 @@ impl<'a> Engine<'a> {
             "{what}: {last}; tried {} times",
             self.config.max_job_attempts
         )))
+    }
+
+    /// Whether more orders match `search` than one job should hold.
+    async fn too_many_orders(&self, search: &str) -> Result<bool, SyncError> {
+        let limit = self.config.max_job_orders + 1;
+        let response = self
+            .client
+            .execute(
+                queries::ORDERS_COUNT,
+                json!({"query": search, "limit": limit}),
+                queries::ORDERS_COUNT_COST,
+            )
+            .await?;
+        let count = response.data["ordersCount"]["count"].as_u64().unwrap_or(0);
+        Ok(count > self.config.max_job_orders)
     }
 
     /// One cheap page (one point per object) to learn whether anything changed.
@@ -463,6 +499,10 @@ impl<'a> Engine<'a> {
     fn run(&self) -> RunId {
         self.run.unwrap_or(RunId(0))
     }
+}
+
+fn window_search(from: Timestamp, to: Timestamp) -> String {
+    format!("updated_at:>='{from}' AND updated_at:<'{to}'")
 }
 
 /// Search filters carry whole seconds, the resolution of Shopify's timestamps.

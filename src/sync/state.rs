@@ -64,6 +64,23 @@ impl BackfillState {
         self.completed as usize >= self.stages.len()
     }
 
+    /// Replaces the next stage by its two halves, newer first.
+    pub fn split_next(&mut self, newer: Stage, older: Stage) {
+        let at = self.completed as usize;
+        if at >= self.stages.len() {
+            return;
+        }
+        let halves = [newer, older].map(|s| StageState {
+            index: 0,
+            from: s.from,
+            to: s.to,
+        });
+        self.stages.splice(at..=at, halves);
+        for (i, stage) in self.stages.iter_mut().enumerate() {
+            stage.index = i as u32;
+        }
+    }
+
     pub fn next_stage(&self) -> Option<Stage> {
         self.stages.get(self.completed as usize).map(|s| Stage {
             index: s.index,

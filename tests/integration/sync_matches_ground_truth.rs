@@ -141,3 +141,48 @@ async fn missing_scopes_skip_their_recordsets_and_the_rest_syncs() {
         "orders keep syncing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_stages_and_change_sets_are_split_to_bound_memory() {
+    let env = SyncEnv::start(400, 5, 30, |_| {}).await;
+    let config = shopsync::sync::EngineConfig {
+        max_job_orders: 40,
+        ..shopsync::sync::EngineConfig::default()
+    };
+    let spec = spec("");
+    let report = env.sync_with(&spec, config).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    let backfill = &report.backfill[&RecordSet::Orders];
+    assert!(
+        backfill.stages.len() > 13,
+        "weekly stages over 40 orders must be halved: {}",
+        backfill.stages.len()
+    );
+    for pair in backfill.stages.windows(2) {
+        assert_eq!(
+            pair[0].from, pair[1].to,
+            "split stages still tile the window"
+        );
+    }
+    let truth = env.truth("orders").await;
+    assert_eq!(env.stored_ids("orders").await, open_orders(&truth));
+
+    // A burst of changes larger than one job is read in several windows.
+    let base = format!("/_sim/stores/{STORE}/orders");
+    for _ in 0..90 {
+        env.control(Method::POST, &base, Some(json!({}))).await;
+    }
+    env.control(
+        Method::POST,
+        "/_sim/clock",
+        Some(json!({"advance_seconds": 30})),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let report = env.sync_with(&spec, config).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    assert_eq!(
+        env.stored_ids("orders").await,
+        open_orders(&env.truth("orders").await)
+    );
+}
