@@ -3,6 +3,7 @@
 
 pub mod simulator;
 pub mod store;
+pub mod sync;
 
 /// Why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]

@@ -27,6 +27,8 @@ pub enum BenchTarget {
     Store,
     /// The local Shopify simulator: bulk JSONL, paged reads, generation, memory.
     Simulator,
+    /// The sync engine end to end: backfill throughput, cost per order, throttling, RSS.
+    Sync,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -34,6 +36,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         // The simulator benchmark starts its own runtime and server.
         BenchTarget::Simulator => bench::simulator::run(args.records as u64),
         BenchTarget::Store => run_store(&args),
+        BenchTarget::Sync => run_sync(&args),
     }
 }
 
@@ -47,6 +50,22 @@ fn run_store(args: &BenchArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let table = bench::store::run(&bench::store::StoreBenchConfig {
             records: args.records,
+            database_url: args.database_url.clone(),
+        })
+        .await?;
+        println!("{table}");
+        Ok(())
+    })
+}
+
+fn run_sync(args: &BenchArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let table = bench::sync::run(&bench::sync::SyncBenchConfig {
+            orders: args.records as u64,
             database_url: args.database_url.clone(),
         })
         .await?;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::client::ShopifyClient;
 use super::error::ShopifyError;
 use super::guard;
-use super::jsonl::{Assembled, Assembler};
+use super::jsonl::{Assembler, Assembly};
 
 /// Cost Shopify charges for a mutation.
 const MUTATION_COST: f64 = 10.0;
@@ -142,7 +142,7 @@ pub async fn cancel(client: &ShopifyClient, id: &str) -> Result<(), ShopifyError
 
 /// Downloads a result and assembles it. The request carries no Shopify
 /// token: the URL is signed, and a token sent to a storage host would leak.
-pub async fn download(http: &reqwest::Client, url: &str) -> Result<Vec<Assembled>, ShopifyError> {
+pub async fn download(http: &reqwest::Client, url: &str) -> Result<Assembly, ShopifyError> {
     let response = http.get(url).send().await.map_err(|e| {
         ShopifyError::Transport(format!("downloading a bulk result: {}", e.without_url()))
     })?;

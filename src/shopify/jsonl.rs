@@ -30,15 +30,32 @@ pub enum JsonlError {
     Orphans { count: usize, example: String },
 }
 
-/// Collects the lines of one result, in any order.
+/// Just the keys that place a line; serde skips the rest without building it.
+#[derive(serde::Deserialize)]
+struct Keys {
+    id: Option<String>,
+    #[serde(rename = "__parentId")]
+    parent: Option<String>,
+}
+
+/// Collects the lines of one result, in any order. Lines are kept as text —
+/// a parsed JSON tree is many times larger — and parsed again a chunk at a
+/// time by [`Assembly::chunks`].
 #[derive(Debug, Default)]
 pub struct Assembler {
-    roots: Vec<Map<String, Value>>,
+    roots: Vec<Box<str>>,
     index: HashMap<String, usize>,
     /// Children whose parent has not been seen yet.
-    waiting: HashMap<String, Vec<Map<String, Value>>>,
-    children: Vec<HashMap<String, Vec<Map<String, Value>>>>,
+    waiting: HashMap<String, Vec<Box<str>>>,
+    children: Vec<Vec<Box<str>>>,
     lines: u64,
+}
+
+/// Every line of a result, placed under its root.
+#[derive(Debug, Default)]
+pub struct Assembly {
+    roots: Vec<Box<str>>,
+    children: Vec<Vec<Box<str>>>,
 }
 
 impl Assembler {
@@ -59,41 +76,26 @@ impl Assembler {
         }
         self.lines += 1;
         let number = self.lines;
-        let mut object: Map<String, Value> = match serde_json::from_slice(line) {
-            Ok(Value::Object(o)) => o,
-            Ok(other) => {
-                return Err(JsonlError::BadLine {
-                    line: number,
-                    detail: format!("found {other}"),
-                });
-            }
-            Err(e) => {
-                return Err(JsonlError::BadLine {
-                    line: number,
-                    detail: e.to_string(),
-                });
-            }
+        let bad = |detail: String| JsonlError::BadLine {
+            line: number,
+            detail,
         };
-        match object.remove("__parentId") {
-            Some(Value::String(parent)) => {
+        let text = std::str::from_utf8(line).map_err(|e| bad(e.to_string()))?;
+        let keys: Keys = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let text: Box<str> = text.into();
+        match keys.parent {
+            Some(parent) => {
                 match self.index.get(&parent) {
-                    Some(&i) => attach(&mut self.children[i], object),
-                    None => self.waiting.entry(parent).or_default().push(object),
+                    Some(&i) => self.children[i].push(text),
+                    None => self.waiting.entry(parent).or_default().push(text),
                 }
                 Ok(())
             }
-            _ => {
-                let id = object
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .ok_or(JsonlError::NoId { line: number })?
-                    .to_owned();
-                let mut children = HashMap::new();
-                for child in self.waiting.remove(&id).unwrap_or_default() {
-                    attach(&mut children, child);
-                }
+            None => {
+                let id = keys.id.ok_or(JsonlError::NoId { line: number })?;
+                let children = self.waiting.remove(&id).unwrap_or_default();
                 self.index.insert(id, self.roots.len());
-                self.roots.push(object);
+                self.roots.push(text);
                 self.children.push(children);
                 Ok(())
             }
@@ -102,20 +104,75 @@ impl Assembler {
 
     /// Every root with its children. Children whose parent never appeared
     /// mean the file was cut short: that is an error, not a silent drop.
-    pub fn finish(self) -> Result<Vec<Assembled>, JsonlError> {
+    pub fn finish(self) -> Result<Assembly, JsonlError> {
         if let Some(parent) = self.waiting.keys().next() {
             return Err(JsonlError::Orphans {
                 count: self.waiting.values().map(Vec::len).sum(),
                 example: parent.clone(),
             });
         }
-        Ok(self
-            .roots
-            .into_iter()
-            .zip(self.children)
-            .map(|(root, children)| Assembled { root, children })
-            .collect())
+        Ok(Assembly {
+            roots: self.roots,
+            children: self.children,
+        })
     }
+}
+
+impl Assembly {
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// The roots in file order, parsed `size` at a time.
+    pub fn chunks(self, size: usize) -> impl Iterator<Item = Result<Vec<Assembled>, JsonlError>> {
+        let size = size.max(1);
+        let mut roots = self.roots.into_iter().zip(self.children).peekable();
+        std::iter::from_fn(move || {
+            roots.peek()?;
+            let chunk: Result<Vec<Assembled>, JsonlError> = roots
+                .by_ref()
+                .take(size)
+                .map(|(root, kids)| parse(&root, kids))
+                .collect();
+            Some(chunk)
+        })
+    }
+
+    /// Every root, parsed (tests and small results).
+    pub fn into_vec(self) -> Result<Vec<Assembled>, JsonlError> {
+        let n = self.len();
+        Ok(self.chunks(n).next().transpose()?.unwrap_or_default())
+    }
+}
+
+fn parse(root: &str, kids: Vec<Box<str>>) -> Result<Assembled, JsonlError> {
+    let object = |text: &str| -> Result<Map<String, Value>, JsonlError> {
+        match serde_json::from_str(text) {
+            Ok(Value::Object(o)) => Ok(o),
+            Ok(other) => Err(JsonlError::BadLine {
+                line: 0,
+                detail: format!("found {other}"),
+            }),
+            Err(e) => Err(JsonlError::BadLine {
+                line: 0,
+                detail: e.to_string(),
+            }),
+        }
+    };
+    let mut children = HashMap::new();
+    for kid in kids {
+        let mut child = object(&kid)?;
+        child.remove("__parentId");
+        attach(&mut children, child);
+    }
+    Ok(Assembled {
+        root: object(root)?,
+        children,
+    })
 }
 
 fn attach(children: &mut HashMap<String, Vec<Map<String, Value>>>, child: Map<String, Value>) {
@@ -160,7 +217,23 @@ mod tests {
         for line in text.split('\n') {
             a.push_line(line.as_bytes())?;
         }
-        a.finish()
+        a.finish()?.into_vec()
+    }
+
+    #[test]
+    fn chunks_hand_out_every_root_once_in_order() {
+        let mut a = Assembler::new();
+        for i in 0..7 {
+            a.push_line(format!("{{\"id\":\"gid://shopify/Order/{i}\"}}").as_bytes())
+                .unwrap();
+        }
+        let sizes: Vec<usize> = a
+            .finish()
+            .unwrap()
+            .chunks(3)
+            .map(|c| c.unwrap().len())
+            .collect();
+        assert_eq!(sizes, [3, 3, 1]);
     }
 
     #[test]

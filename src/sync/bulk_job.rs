@@ -7,17 +7,17 @@
 use std::time::Duration;
 
 use crate::shopify::bulk::{self, BulkOperation, BulkStatus, Started};
-use crate::shopify::jsonl::Assembled;
+use crate::shopify::jsonl::Assembly;
 use crate::shopify::{ShopifyClient, ShopifyError};
 
 /// How a finished job ended.
 #[derive(Debug)]
 pub enum JobEnd {
     /// Every object of the query.
-    Complete(Vec<Assembled>),
+    Complete(Assembly),
     /// The job failed after writing some objects; store them, then run the
     /// job again for the rest.
-    Partial(Vec<Assembled>, String),
+    Partial(Assembly, String),
     /// Cancelled or expired with nothing usable; run it again.
     Lost(String),
 }
@@ -113,7 +113,7 @@ async fn fetch(client: &ShopifyClient, op: BulkOperation) -> Result<JobEnd, Shop
     match op.status {
         BulkStatus::Completed => match &op.url {
             // A query that matched nothing has no result file.
-            None => Ok(JobEnd::Complete(Vec::new())),
+            None => Ok(JobEnd::Complete(Assembly::default())),
             Some(url) => match download(client, url).await {
                 Ok(result) => Ok(JobEnd::Complete(result)),
                 // A result that stays truncated after re-downloads is rerun.
@@ -153,7 +153,7 @@ async fn fetch(client: &ShopifyClient, op: BulkOperation) -> Result<JobEnd, Shop
 }
 
 /// Downloads with bounded retries: the storage host can fail or throttle too.
-async fn download(client: &ShopifyClient, url: &str) -> Result<Vec<Assembled>, ShopifyError> {
+async fn download(client: &ShopifyClient, url: &str) -> Result<Assembly, ShopifyError> {
     let mut attempt = 0;
     loop {
         attempt += 1;

@@ -20,6 +20,7 @@ use super::report::{ShopInfo, SyncReport};
 use super::scope_rules::{self, ScopeDecision};
 use super::source::Source;
 use super::state::{BACKFILL, BackfillState, INCREMENTAL, IncrementalState};
+use crate::shopify::jsonl::Assembly;
 
 /// Tuning of the engine; the defaults suit production.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +49,7 @@ impl Default for EngineConfig {
             overlap: Duration::from_secs(60),
             settle: Duration::from_secs(5),
             stage_width: backfill_plan::DEFAULT_STAGE,
-            batch_size: 2000,
+            batch_size: 500,
             max_job_attempts: 5,
             max_job_orders: 10_000,
         }
@@ -370,16 +371,11 @@ impl<'a> Engine<'a> {
             };
             last = match bulk_job::finish(self.client, &op, self.config.pacing).await? {
                 JobEnd::Complete(result) => {
-                    let converted = source.convert(result)?;
-                    let done = done(converted.writes_of(recordset).len());
-                    self.commit(source, converted, &hold(Some(op)), &done)
-                        .await?;
-                    return Ok(done);
+                    return self.store(source, result, &hold(Some(op)), &done).await;
                 }
                 JobEnd::Partial(result, reason) => {
-                    let converted = source.convert(result)?;
                     let cp = hold(None);
-                    self.commit(source, converted, &cp, &cp).await?;
+                    self.store(source, result, &cp, &|_| cp.clone()).await?;
                     reason
                 }
                 JobEnd::Lost(reason) => {
@@ -439,13 +435,45 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// Stores a job's result a chunk of roots at a time (parsed JSON is many
+    /// times the size of its text, so only one chunk is ever parsed). Every
+    /// chunk but the last commits `hold`; the last commits `done(records)`.
+    async fn store(
+        &mut self,
+        source: &Source,
+        result: Assembly,
+        hold: &Checkpoint,
+        done: &dyn Fn(usize) -> Checkpoint,
+    ) -> Result<Checkpoint, SyncError> {
+        let mut chunks = result.chunks(self.config.batch_size).peekable();
+        let mut records = 0;
+        if chunks.peek().is_none() {
+            let cp = done(0);
+            self.commit(source, Converted::default(), &cp, &cp).await?;
+            return Ok(cp);
+        }
+        while let Some(chunk) = chunks.next() {
+            let chunk =
+                chunk.map_err(|e| SyncError::Shopify(ShopifyError::Decode(e.to_string())))?;
+            let converted = source.convert(chunk)?;
+            records += converted.count(source.recordset());
+            if chunks.peek().is_none() {
+                let cp = done(records);
+                self.commit(source, converted, hold, &cp).await?;
+                return Ok(cp);
+            }
+            self.commit(source, converted, hold, hold).await?;
+        }
+        Ok(done(records))
+    }
+
     /// Writes converted objects in batches. Every batch but the last carries
     /// `hold` (progress not yet made); the last carries `done`, so the
     /// checkpoint moves only with the final rows it covers.
     async fn commit(
         &mut self,
         source: &Source,
-        converted: Converted,
+        mut converted: Converted,
         hold: &Checkpoint,
         done: &Checkpoint,
     ) -> Result<(), SyncError> {
@@ -464,7 +492,7 @@ impl<'a> Engine<'a> {
             } else {
                 (child(hold), child(done))
             };
-            let tombstones = converted.tombstones_of(recordset);
+            let tombstones = converted.take_tombstones(recordset);
             for chunk in tombstones.chunks(size) {
                 let outcome = self
                     .writer
@@ -476,7 +504,7 @@ impl<'a> Engine<'a> {
                     .or_default()
                     .tombstoned += outcome.written;
             }
-            let writes = converted.writes_of(recordset);
+            let writes = converted.take_writes(recordset);
             let chunks: Vec<_> = writes.chunks(size).collect();
             if chunks.is_empty() {
                 self.writer

@@ -4,6 +4,8 @@
 //! as tombstones, so an order that becomes cancelled after it was synced
 //! disappears from the stored copy instead of lingering.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -11,30 +13,48 @@ use crate::api::spec::OrderOptions;
 use crate::shopify::jsonl::{Assembled, gid_number};
 use crate::store::{RecordSet, RecordWrite, ShopifyId, Tombstone};
 
-/// What one batch of Shopify objects becomes.
+/// What one batch of Shopify objects becomes, per recordset.
 #[derive(Debug, Default)]
 pub struct Converted {
-    pub writes: Vec<(RecordSet, RecordWrite)>,
-    pub tombstones: Vec<(RecordSet, Tombstone)>,
+    pub writes: BTreeMap<RecordSet, Vec<RecordWrite>>,
+    pub tombstones: BTreeMap<RecordSet, Vec<Tombstone>>,
     /// The newest `updatedAt` seen, for the watermark.
     pub newest: Option<DateTime<Utc>>,
 }
 
 impl Converted {
-    pub fn writes_of(&self, recordset: RecordSet) -> Vec<RecordWrite> {
-        self.writes
-            .iter()
-            .filter(|(r, _)| *r == recordset)
-            .map(|(_, w)| w.clone())
-            .collect()
+    fn write(&mut self, recordset: RecordSet, write: RecordWrite) {
+        self.writes.entry(recordset).or_default().push(write);
     }
 
-    pub fn tombstones_of(&self, recordset: RecordSet) -> Vec<Tombstone> {
+    fn tombstone(&mut self, recordset: RecordSet, tombstone: Tombstone) {
         self.tombstones
-            .iter()
-            .filter(|(r, _)| *r == recordset)
-            .map(|(_, t)| *t)
-            .collect()
+            .entry(recordset)
+            .or_default()
+            .push(tombstone);
+    }
+
+    /// Moves out the writes of one recordset.
+    pub fn take_writes(&mut self, recordset: RecordSet) -> Vec<RecordWrite> {
+        self.writes.remove(&recordset).unwrap_or_default()
+    }
+
+    pub fn take_tombstones(&mut self, recordset: RecordSet) -> Vec<Tombstone> {
+        self.tombstones.remove(&recordset).unwrap_or_default()
+    }
+
+    pub fn count(&self, recordset: RecordSet) -> usize {
+        self.writes.get(&recordset).map_or(0, Vec::len)
+    }
+
+    #[cfg(test)]
+    fn writes_of(&self, recordset: RecordSet) -> &[RecordWrite] {
+        self.writes.get(&recordset).map_or(&[], Vec::as_slice)
+    }
+
+    #[cfg(test)]
+    fn tombstones_of(&self, recordset: RecordSet) -> &[Tombstone] {
+        self.tombstones.get(&recordset).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -87,16 +107,16 @@ pub fn orders(
                 // Returns have no updatedAt of their own: they change with their order.
                 let child_updated = time_of(&item, "updatedAt", kind).unwrap_or(updated);
                 if excluded {
-                    out.tombstones.push((
+                    out.tombstone(
                         recordset,
                         Tombstone {
                             shopify_id: child_id,
                             deleted_at: child_updated,
                         },
-                    ));
+                    );
                 } else {
                     item.insert("orderId".into(), root["id"].clone());
-                    out.writes.push((
+                    out.write(
                         recordset,
                         RecordWrite {
                             shopify_id: child_id,
@@ -104,24 +124,24 @@ pub fn orders(
                             updated_at: child_updated,
                             payload: Value::Object(item),
                         },
-                    ));
+                    );
                 }
             }
         }
         if excluded {
-            out.tombstones.push((
+            out.tombstone(
                 RecordSet::Orders,
                 Tombstone {
                     shopify_id: id,
                     deleted_at: updated,
                 },
-            ));
+            );
         } else {
             root.insert(
                 "lineItems".into(),
                 Value::Array(line_items.into_iter().map(Value::Object).collect()),
             );
-            out.writes.push((
+            out.write(
                 RecordSet::Orders,
                 RecordWrite {
                     shopify_id: id,
@@ -129,7 +149,7 @@ pub fn orders(
                     updated_at: updated,
                     payload: Value::Object(root),
                 },
-            ));
+            );
         }
     }
     Ok(out)
@@ -151,7 +171,7 @@ pub fn products(assembled: Vec<Assembled>) -> Result<Converted, ConversionError>
             "variants".into(),
             Value::Array(variants.into_iter().map(Value::Object).collect()),
         );
-        out.writes.push((
+        out.write(
             RecordSet::Products,
             RecordWrite {
                 shopify_id: id,
@@ -159,7 +179,7 @@ pub fn products(assembled: Vec<Assembled>) -> Result<Converted, ConversionError>
                 updated_at: updated,
                 payload: Value::Object(root),
             },
-        ));
+        );
     }
     Ok(out)
 }
@@ -223,7 +243,7 @@ mod tests {
         for l in lines {
             a.push_line(l.as_bytes()).unwrap();
         }
-        a.finish().unwrap()
+        a.finish().unwrap().into_vec().unwrap()
     }
 
     const ALL: [RecordSet; 3] = [RecordSet::Orders, RecordSet::Refunds, RecordSet::Returns];

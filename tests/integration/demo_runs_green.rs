@@ -16,7 +16,7 @@ fn demo_syncs_a_store_and_reports_ready() {
     let last_row = stdout
         .lines()
         .filter(|l| l.starts_with("demo   demo.myshopify.com"))
-        .last()
+        .next_back()
         .expect("a table row");
     assert!(
         last_row.contains("True") && last_row.contains("Complete"),
