@@ -58,7 +58,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let out = dir.join("master.key");
         let _ = std::fs::remove_file(&out);
-        let args = KeygenArgs { out: out.clone(), force: false };
+        let args = KeygenArgs {
+            out: out.clone(),
+            force: false,
+        };
         run(&args).unwrap();
         let first = MasterKey::load(&out).unwrap();
         let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
@@ -66,9 +69,17 @@ mod tests {
 
         let err = run(&args).unwrap_err().to_string();
         assert!(err.contains("--force"), "{err}");
-        assert_eq!(MasterKey::load(&out).unwrap().id(), first.id(), "the old key is untouched");
+        assert_eq!(
+            MasterKey::load(&out).unwrap().id(),
+            first.id(),
+            "the old key is untouched"
+        );
 
-        run(&KeygenArgs { out: out.clone(), force: true }).unwrap();
+        run(&KeygenArgs {
+            out: out.clone(),
+            force: true,
+        })
+        .unwrap();
         assert_ne!(MasterKey::load(&out).unwrap().id(), first.id());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -4,7 +4,7 @@
 mod bench;
 mod keygen;
 mod keys;
-mod records;
+pub mod records;
 pub mod store_options;
 
 use std::io::Write;

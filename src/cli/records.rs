@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
 use super::store_options::{StoreOptions, runtime};
-use crate::store::{AccessGrant, AccessPolicy, ConnectionName, ListQuery, RecordReader, RecordSet, ShopifyId};
+use crate::store::{
+    AccessGrant, AccessPolicy, ConnectionName, ListQuery, RecordReader, RecordSet, ShopifyId,
+};
 
 #[derive(Args, Debug)]
 pub struct RecordsArgs {
@@ -88,12 +90,18 @@ impl ReadScope {
 }
 
 pub fn run(args: RecordsArgs) -> anyhow::Result<()> {
-    runtime()?.block_on(run_async(args))
+    let stdout = std::io::stdout();
+    run_to(args, &mut stdout.lock())
 }
 
-async fn run_async(args: RecordsArgs) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+/// Runs the command, writing its JSON lines to `out` (stdout for the binary;
+/// a buffer in tests).
+pub fn run_to(args: RecordsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    runtime()?.block_on(run_async(args, out))
+}
+
+async fn run_async(args: RecordsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(out);
     match args.action {
         RecordsAction::List {
             scope,
@@ -127,7 +135,11 @@ async fn run_async(args: RecordsArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        RecordsAction::Get { scope, recordset, id } => {
+        RecordsAction::Get {
+            scope,
+            recordset,
+            id,
+        } => {
             let reader = scope.open().await?;
             let record = reader
                 .get(recordset, id)
@@ -138,7 +150,11 @@ async fn run_async(args: RecordsArgs) -> anyhow::Result<()> {
         RecordsAction::Count { scope, recordset } => {
             let reader = scope.open().await?;
             for (recordset, count) in reader.count(recordset).await? {
-                writeln!(out, "{}", serde_json::json!({ "recordset": recordset.as_str(), "count": count }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "recordset": recordset.as_str(), "count": count })
+                )?;
             }
         }
         RecordsAction::Stats { scope } => {

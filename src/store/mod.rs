@@ -53,7 +53,7 @@ pub enum StoreError {
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
-    Policy(#[from] PolicyRefusal),
+    Policy(#[from] Box<PolicyRefusal>),
     #[error(
         "no connection {connection} in the store; check the namespace and name (kubectl get shopifyconnections -A)"
     )]

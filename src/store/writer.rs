@@ -12,7 +12,7 @@ use super::checkpoints::{self, Checkpoint};
 use super::data_keys;
 use super::retry::{RetryPolicy, with_retry};
 use super::runs::{self, RunEnd, RunId};
-use super::upsert::{SealedColumns, merge};
+use super::upsert::{PlainRow, SealedColumns, merge};
 use super::{Connection, RecordSet, ShopifyId, StoreError};
 use crate::crypto::{DataKey, MasterKey};
 
@@ -52,6 +52,9 @@ pub struct RecordWriter {
     key: DataKey,
     retry: RetryPolicy,
 }
+
+/// Rows per INSERT inside a batch's transaction; see [`RecordWriter::commit`].
+const PIPELINE_CHUNK: usize = 500;
 
 enum Commit {
     Done(u64),
@@ -174,24 +177,12 @@ impl RecordWriter {
         run: RunId,
         recordset: RecordSet,
         deleted: bool,
-        items: &[(i64, Option<DateTime<Utc>>, DateTime<Utc>, &[u8])],
+        items: &[PlainRow<'_>],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<u64, StoreError> {
         loop {
-            let mut sealed = SealedColumns::with_capacity(items.len());
-            for (id, created, updated, plaintext) in items {
-                sealed.push(
-                    &self.key,
-                    &self.connection.uid,
-                    recordset.as_str(),
-                    *id,
-                    *created,
-                    *updated,
-                    plaintext,
-                )?;
-            }
             let outcome = with_retry(self.retry, "write batch", || {
-                self.commit(run, recordset, deleted, &sealed, checkpoint)
+                self.commit(run, recordset, deleted, items, checkpoint)
             })
             .await?;
             match outcome {
@@ -206,34 +197,63 @@ impl RecordWriter {
         }
     }
 
+    /// One transaction. The batch goes to the server in chunks, and each
+    /// chunk is sealed while the server merges the previous one, so client
+    /// and server work overlap instead of taking turns.
     async fn commit(
         &self,
         run: RunId,
         recordset: RecordSet,
         deleted: bool,
-        sealed: &SealedColumns,
+        items: &[PlainRow<'_>],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Commit, StoreError> {
+        let mut chunks = items.chunks(PIPELINE_CHUNK);
+        let mut sealed = self.seal(recordset, chunks.next().unwrap_or_default())?;
         let mut tx = self.pool.begin().await?;
         let active = data_keys::lock_active_key_id(&mut tx, &self.connection).await?;
         if active != Some(self.key.id()) {
             return Ok(Commit::KeyChanged);
         }
-        let written = merge(
-            &mut tx,
-            self.connection.id,
-            recordset.as_str(),
-            self.key.id().as_uuid(),
-            deleted,
-            sealed,
-        )
-        .await?;
+        let mut written = 0;
+        loop {
+            let next = chunks.next();
+            let key_id = self.key.id().as_uuid();
+            let (merged, next_sealed) = tokio::join!(
+                merge(
+                    &mut tx,
+                    self.connection.id,
+                    recordset.as_str(),
+                    key_id,
+                    deleted,
+                    &sealed
+                ),
+                async { next.map(|chunk| self.seal(recordset, chunk)).transpose() },
+            );
+            written += merged?;
+            match next_sealed? {
+                Some(next) => sealed = next,
+                None => break,
+            }
+        }
         if let Some(checkpoint) = checkpoint {
             checkpoints::save(&mut tx, self.connection.id, recordset, checkpoint).await?;
         }
         runs::add_records(&mut tx, run, recordset, written).await?;
         tx.commit().await?;
         Ok(Commit::Done(written))
+    }
+
+    fn seal(
+        &self,
+        recordset: RecordSet,
+        rows: &[PlainRow<'_>],
+    ) -> Result<SealedColumns, StoreError> {
+        let mut sealed = SealedColumns::with_capacity(rows.len());
+        for row in rows {
+            sealed.push(&self.key, &self.connection.uid, recordset.as_str(), row)?;
+        }
+        Ok(sealed)
     }
 }
 

@@ -13,5 +13,6 @@ mod manifest_validation;
 mod no_plaintext_in_dump;
 mod purge_crypto_shreds;
 mod read_policy;
+mod records_cli;
 mod store_round_trip;
 mod test_database;
