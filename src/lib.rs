@@ -5,5 +5,9 @@
 pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod crypto;
+pub mod shopify;
+pub mod simulator;
 pub mod store;
+pub mod sync;

@@ -339,3 +339,31 @@ fn default_secret_key() -> String {
 fn default_max_bucket_share() -> u8 {
     50
 }
+
+/// A spec value that passed the schema but still cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("spec.{field} {value:?} is invalid: {reason}")]
+pub struct SpecError {
+    pub field: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl ShopifyConnectionSpec {
+    /// `pollInterval` as a duration.
+    pub fn poll_every(&self) -> Result<std::time::Duration, SpecError> {
+        let parsed: kube::core::Duration =
+            self.poll_interval
+                .parse()
+                .map_err(|e: kube::core::duration::ParseError| SpecError {
+                    field: "pollInterval",
+                    value: self.poll_interval.clone(),
+                    reason: e.to_string(),
+                })?;
+        std::time::Duration::try_from(parsed).map_err(|e| SpecError {
+            field: "pollInterval",
+            value: self.poll_interval.clone(),
+            reason: e.to_string(),
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! Benchmarks behind `shopsync bench TARGET`, each printing the markdown
 //! table the README shows. They measure; they never assert.
 
+pub mod simulator;
 pub mod store;
 
 /// Why a benchmark could not run.

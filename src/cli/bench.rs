@@ -11,7 +11,8 @@ use crate::bench;
 pub struct BenchArgs {
     /// What to measure.
     pub target: BenchTarget,
-    /// Records per measurement (the numbers use 1,000,000).
+    /// Records (for the simulator: orders) per measurement; the README's
+    /// numbers use 1,000,000.
     #[arg(long, default_value_t = 1_000_000)]
     pub records: usize,
     /// Postgres server to create the scratch benchmark database on; default:
@@ -24,9 +25,19 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// Encrypted upserts vs plain COPY, decrypting reads, data-key rotation.
     Store,
+    /// The local Shopify simulator: bulk JSONL, paged reads, generation, memory.
+    Simulator,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.target {
+        // The simulator benchmark starts its own runtime and server.
+        BenchTarget::Simulator => bench::simulator::run(args.records as u64),
+        BenchTarget::Store => run_store(&args),
+    }
+}
+
+fn run_store(args: &BenchArgs) -> anyhow::Result<()> {
     // Multi-threaded: the benchmarks run writers, readers and a rotation
     // side by side, and their encryption work should not share one thread.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -34,15 +45,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let table = match args.target {
-            BenchTarget::Store => {
-                bench::store::run(&bench::store::StoreBenchConfig {
-                    records: args.records,
-                    database_url: args.database_url.clone(),
-                })
-                .await?
-            }
-        };
+        let table = bench::store::run(&bench::store::StoreBenchConfig {
+            records: args.records,
+            database_url: args.database_url.clone(),
+        })
+        .await?;
         println!("{table}");
         Ok(())
     })

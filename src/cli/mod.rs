@@ -5,7 +5,9 @@ mod bench;
 mod keygen;
 mod keys;
 pub mod records;
+pub mod simulate;
 pub mod store_options;
+mod sync;
 
 use std::io::Write;
 
@@ -36,6 +38,10 @@ pub enum Command {
     Records(records::RecordsArgs),
     /// Rotate the master key or a connection's data key.
     Keys(keys::KeysArgs),
+    /// Serve a local Shopify Admin GraphQL API (tests, demos, benchmarks, staging rehearsals).
+    Simulate(simulate::SimulateArgs),
+    /// Sync one ShopifyConnection manifest without a cluster and print its status.
+    Sync(sync::SyncArgs),
     /// Run a benchmark and print its markdown table.
     Bench(bench::BenchArgs),
 }
@@ -51,6 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen(args) => keygen::run(&args)?,
         Command::Records(args) => records::run(args)?,
         Command::Keys(args) => keys::run(args)?,
+        Command::Simulate(args) => simulate::run(&args)?,
+        Command::Sync(args) => sync::run(args)?,
         Command::Bench(args) => bench::run(args)?,
     }
     Ok(())

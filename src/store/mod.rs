@@ -3,6 +3,7 @@
 
 pub mod checkpoints;
 pub mod connections;
+pub mod counts;
 pub mod data_keys;
 pub mod local_postgres;
 pub mod migrate;

@@ -15,4 +15,5 @@ mod purge_crypto_shreds;
 mod read_policy;
 mod records_cli;
 mod store_round_trip;
+mod sync_matches_ground_truth;
 mod test_database;

@@ -4,3 +4,4 @@
 
 pub mod postgres;
 pub mod store;
+pub mod sync_env;

@@ -1,0 +1,224 @@
+//! Walks a plan over resolved objects and builds the `data` tree. Field
+//! errors (scope, protected data, bad arguments) null the field and add an
+//! entry to `errors` while siblings still resolve, as Shopify does (§1.1).
+//! The actual query cost is counted here, object by object (§2.3).
+
+use serde_json::Value;
+
+use super::output::Out;
+
+use super::connection::Page;
+use super::errors::GqlError;
+use super::plan::PlanField;
+use crate::simulator::schema::{FieldDef, Schema};
+
+/// What a field resolved to.
+pub enum Resolved<O> {
+    Value(Value),
+    Null,
+    Object(O),
+    List(Vec<O>),
+    /// A list whose entries may be null (`nodes(ids:)`).
+    Nullable(Vec<Option<O>>),
+    Connection(Page<O>),
+}
+
+/// The data side: how objects answer fields.
+pub trait Resolver {
+    type Obj: Clone;
+    fn type_name(&self, obj: &Self::Obj) -> &'static str;
+    /// Scope and protected-data checks for one field of an object type.
+    fn check_access(&self, owner: &str, def: &FieldDef, field: &PlanField) -> Result<(), GqlError>;
+    fn resolve(&self, obj: &Self::Obj, field: &PlanField) -> Result<Resolved<Self::Obj>, GqlError>;
+}
+
+pub struct Executor<'r, R: Resolver> {
+    pub resolver: &'r R,
+    pub schema: &'r Schema,
+    pub errors: Vec<GqlError>,
+    /// Objects and connections actually returned, per Shopify's formula.
+    pub actual_cost: u64,
+    /// Bulk mode: leave connection fields out of the line (they become child lines).
+    pub skip_connections: bool,
+}
+
+impl<'r, R: Resolver> Executor<'r, R> {
+    pub fn new(resolver: &'r R, schema: &'r Schema) -> Self {
+        Executor {
+            resolver,
+            schema,
+            errors: vec![],
+            actual_cost: 0,
+            skip_connections: false,
+        }
+    }
+
+    /// Is this planned field part of `obj`'s selection (its type condition holds)?
+    pub fn applies(&self, obj: &R::Obj, field: &PlanField) -> bool {
+        field
+            .condition
+            .as_deref()
+            .is_none_or(|c| self.schema.satisfies(self.resolver.type_name(obj), c))
+    }
+
+    pub fn object(&mut self, obj: &R::Obj, fields: &[PlanField], path: &mut Vec<Value>) -> Out {
+        let mut out = Vec::with_capacity(fields.len());
+        let type_name = self.resolver.type_name(obj);
+        for field in fields {
+            if !self.applies(obj, field) {
+                continue;
+            }
+            if field.name == "__typename" {
+                out.push((field.key.clone(), Out::string(type_name)));
+                continue;
+            }
+            if self.skip_connections
+                && field
+                    .ty
+                    .as_ref()
+                    .is_some_and(|t| self.schema.is_connection(t.base()))
+            {
+                continue;
+            }
+            path.push(Value::String(field.key.clone()));
+            let value = self.field(obj, type_name, field, path);
+            path.pop();
+            out.push((field.key.clone(), value));
+        }
+        Out::Object(out)
+    }
+
+    fn field(
+        &mut self,
+        obj: &R::Obj,
+        type_name: &str,
+        field: &PlanField,
+        path: &mut Vec<Value>,
+    ) -> Out {
+        let schema = self.schema;
+        let Some(def) = schema.get(type_name).and_then(|t| t.field(&field.name)) else {
+            return Out::Null;
+        };
+        if let Err(e) = self.resolver.check_access(type_name, def, field) {
+            self.errors.push(e.at(field.pos).with_path(path));
+            return Out::Null;
+        }
+        match self.resolver.resolve(obj, field) {
+            Ok(Resolved::Value(v)) => Out::Value(v),
+            Ok(Resolved::Null) => Out::Null,
+            Ok(Resolved::Object(o)) => {
+                self.actual_cost += 1;
+                self.object(&o, &field.children, path)
+            }
+            Ok(Resolved::List(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, o) in items.iter().enumerate() {
+                    self.actual_cost += 1;
+                    path.push(Value::from(i));
+                    out.push(self.object(o, &field.children, path));
+                    path.pop();
+                }
+                Out::List(out)
+            }
+            Ok(Resolved::Nullable(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, o) in items.iter().enumerate() {
+                    path.push(Value::from(i));
+                    out.push(match o {
+                        Some(o) => {
+                            self.actual_cost += 1;
+                            self.object(o, &field.children, path)
+                        }
+                        None => Out::Null,
+                    });
+                    path.pop();
+                }
+                Out::List(out)
+            }
+            Ok(Resolved::Connection(page)) => self.connection(page, field, path),
+            Err(e) => {
+                self.errors.push(e.at(field.pos).with_path(path));
+                Out::Null
+            }
+        }
+    }
+
+    fn connection(&mut self, page: Page<R::Obj>, field: &PlanField, path: &mut Vec<Value>) -> Out {
+        self.actual_cost += 2 + page.items.len() as u64;
+        let mut out = Vec::with_capacity(field.children.len());
+        for part in &field.children {
+            let value = match part.name.as_str() {
+                "__typename" => Out::string(field.ty.as_ref().map_or("", |t| t.base())),
+                "nodes" => {
+                    path.push(Value::String(part.key.clone()));
+                    let mut nodes = Vec::with_capacity(page.items.len());
+                    for (i, (o, _)) in page.items.iter().enumerate() {
+                        path.push(Value::from(i));
+                        nodes.push(self.object(o, &part.children, path));
+                        path.pop();
+                    }
+                    path.pop();
+                    Out::List(nodes)
+                }
+                "edges" => {
+                    path.push(Value::String(part.key.clone()));
+                    let mut edges = Vec::with_capacity(page.items.len());
+                    for (i, (o, cursor)) in page.items.iter().enumerate() {
+                        path.push(Value::from(i));
+                        let mut edge = Vec::with_capacity(part.children.len());
+                        for e in &part.children {
+                            match e.name.as_str() {
+                                "cursor" => {
+                                    edge.push((e.key.clone(), Out::string(cursor.clone())));
+                                }
+                                "node" => {
+                                    path.push(Value::String(e.key.clone()));
+                                    let v = self.object(o, &e.children, path);
+                                    path.pop();
+                                    edge.push((e.key.clone(), v));
+                                }
+                                "__typename" => {
+                                    let edge_type = field
+                                        .ty
+                                        .as_ref()
+                                        .map_or("", |t| t.base())
+                                        .replace("Connection", "Edge");
+                                    edge.push((e.key.clone(), Out::string(edge_type)));
+                                }
+                                _ => {}
+                            }
+                        }
+                        edges.push(Out::Object(edge));
+                        path.pop();
+                    }
+                    path.pop();
+                    Out::List(edges)
+                }
+                "pageInfo" => {
+                    let mut info = Vec::with_capacity(part.children.len());
+                    for p in &part.children {
+                        let v = match p.name.as_str() {
+                            "hasNextPage" => Out::Value(Value::Bool(page.has_next)),
+                            "hasPreviousPage" => Out::Value(Value::Bool(page.has_previous)),
+                            "startCursor" => page
+                                .items
+                                .first()
+                                .map_or(Out::Null, |(_, c)| Out::string(c.clone())),
+                            "endCursor" => page
+                                .items
+                                .last()
+                                .map_or(Out::Null, |(_, c)| Out::string(c.clone())),
+                            "__typename" => Out::string("PageInfo"),
+                            _ => Out::Null,
+                        };
+                        info.push((p.key.clone(), v));
+                    }
+                    Out::Object(info)
+                }
+                _ => Out::Null,
+            };
+            out.push((part.key.clone(), value));
+        }
+        Out::Object(out)
+    }
+}

@@ -1,0 +1,75 @@
+//! The `data` tree with fields in selection order, as GraphQL requires
+//! (serde_json's map sorts keys unless a crate-wide feature is enabled, which
+//! would reorder other modules' output).
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    Null,
+    Value(Value),
+    Object(Vec<(String, Out)>),
+    List(Vec<Out>),
+}
+
+impl Out {
+    pub fn get(&self, key: &str) -> Option<&Out> {
+        match self {
+            Out::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Out::Value(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn string(s: impl Into<String>) -> Out {
+        Out::Value(Value::String(s.into()))
+    }
+}
+
+impl Serialize for Out {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Out::Null => s.serialize_unit(),
+            Out::Value(v) => v.serialize(s),
+            Out::Object(fields) => {
+                let mut m = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+            Out::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(i)?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_field_order() {
+        let o = Out::Object(vec![
+            ("b".into(), Out::string("1")),
+            ("a".into(), Out::List(vec![Out::Null])),
+        ]);
+        assert_eq!(
+            serde_json::to_string(&o).expect("serialises"),
+            r#"{"b":"1","a":[null]}"#
+        );
+        assert_eq!(o.get("b").and_then(Out::as_str), Some("1"));
+    }
+}

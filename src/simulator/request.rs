@@ -1,0 +1,154 @@
+//! One GraphQL request against one store, after authentication: plan, price,
+//! admit through the bucket, execute, refund, and wrap in Shopify's envelope
+//! with `extensions.cost` on every response (reference §1.1, §2).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::graphql::errors::{self, GqlError};
+use super::graphql::execute::Executor;
+use super::graphql::output::Out;
+use super::graphql::plan::{self, PlanFailure};
+use super::resolve::{Ctx, Obj};
+use super::schema::Schema;
+use super::stats::add;
+use super::{ApiVersion, SimStore, Simulator, cost};
+
+#[derive(Debug, Deserialize)]
+pub struct GraphqlBody {
+    pub query: Option<String>,
+    #[serde(default)]
+    pub variables: Option<Value>,
+    #[serde(default, rename = "operationName")]
+    pub operation_name: Option<String>,
+}
+
+/// HTTP status and JSON body.
+pub struct Answer {
+    pub status: u16,
+    pub body: Out,
+}
+
+fn envelope(data: Option<Out>, errors: &[GqlError], cost: Value) -> Out {
+    let mut m = Vec::with_capacity(3);
+    if !errors.is_empty() {
+        let list = errors.iter().map(GqlError::to_json).collect();
+        m.push(("errors".into(), Out::Value(Value::Array(list))));
+    }
+    if let Some(d) = data {
+        m.push(("data".into(), d));
+    }
+    m.push(("extensions".into(), Out::Value(json!({ "cost": cost }))));
+    Out::Object(m)
+}
+
+fn cost_block(store: &SimStore, now_ms: f64, requested: u64, actual: Option<u64>) -> Value {
+    json!({
+        "requestedQueryCost": requested,
+        "actualQueryCost": actual,
+        "throttleStatus": store.bucket().status(now_ms),
+    })
+}
+
+/// Executes a request body for `store`; `request_id` goes into internal errors.
+pub fn execute(
+    sim: &Arc<Simulator>,
+    store: &Arc<SimStore>,
+    version: &ApiVersion,
+    body: &[u8],
+) -> Answer {
+    let parsed: Result<GraphqlBody, _> = serde_json::from_slice(body);
+    let Some(req) = parsed
+        .ok()
+        .filter(|b| b.query.as_deref().is_some_and(|q| !q.trim().is_empty()))
+    else {
+        return Answer {
+            status: 400,
+            body: Out::Value(json!({"errors": {"query": "Required parameter missing or invalid"}})),
+        };
+    };
+    let query = req.query.unwrap_or_default();
+    let variables = match req.variables {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let schema = Schema::served();
+    let now_ms = sim.clock.now_ms();
+    let planned = match plan::plan(schema, &query, &variables, req.operation_name.as_deref()) {
+        Ok(p) => p,
+        Err(PlanFailure::Syntax(e)) => {
+            add(&store.stats.invalid_queries, 1);
+            return Answer {
+                status: 400,
+                body: Out::Value(json!({"errors": [e.to_json()]})),
+            };
+        }
+        Err(PlanFailure::Invalid(errs)) => {
+            add(&store.stats.invalid_queries, 1);
+            return Answer {
+                status: 200,
+                body: envelope(None, &errs, cost_block(store, now_ms, 0, None)),
+            };
+        }
+    };
+    let requested = cost::requested(&planned, schema);
+    add(&store.stats.cost_requested, requested);
+    if requested > sim.config.max_cost {
+        add(&store.stats.max_cost_exceeded, 1);
+        let errs = [errors::max_cost_exceeded(requested, sim.config.max_cost)];
+        return Answer {
+            status: 200,
+            body: envelope(None, &errs, cost_block(store, now_ms, requested, None)),
+        };
+    }
+    let admitted = if store.take_throttle_storm() {
+        store.bucket().drain(now_ms);
+        false
+    } else {
+        store.bucket().try_take(requested as f64, now_ms)
+    };
+    if !admitted {
+        add(&store.stats.throttled, 1);
+        let errs = [errors::throttled()];
+        return Answer {
+            status: 200,
+            body: envelope(None, &errs, cost_block(store, now_ms, requested, None)),
+        };
+    }
+    let (data, errs, actual) = {
+        let data = store.read_data();
+        let ctx = Ctx {
+            sim,
+            store,
+            data: &data,
+            version,
+            now: (now_ms / 1000.0).floor() as i64,
+            bulk: false,
+        };
+        let mut exec = Executor::new(&ctx, schema);
+        let root = if planned.mutation {
+            Obj::Mutation
+        } else {
+            Obj::Root
+        };
+        let out = exec.object(&root, &planned.fields, &mut Vec::new());
+        let actual = if planned.mutation {
+            requested
+        } else {
+            exec.actual_cost.min(requested)
+        };
+        (out, exec.errors, actual)
+    };
+    add(&store.stats.cost_actual, actual);
+    store.bucket().refund((requested - actual) as f64, now_ms);
+    Answer {
+        status: 200,
+        body: envelope(
+            Some(data),
+            &errs,
+            cost_block(store, now_ms, requested, Some(actual)),
+        ),
+    }
+}
