@@ -14,8 +14,8 @@ use super::policy::AccessGrant;
 use super::{Connection, RecordSet, ShopifyId, StoreError};
 use crate::crypto::{KeyId, KeyRing, MasterKey, RecordAad};
 
-/// A decrypted record.
-#[derive(Debug, Clone, PartialEq)]
+/// A decrypted record. Debug leaves the payload out: it is customer data.
+#[derive(Clone, PartialEq)]
 pub struct StoredRecord {
     pub recordset: RecordSet,
     pub shopify_id: ShopifyId,
@@ -24,6 +24,18 @@ pub struct StoredRecord {
     pub deleted: bool,
     /// The Shopify payload as JSON text (`null` for a tombstone).
     pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredRecord")
+            .field("recordset", &self.recordset)
+            .field("shopify_id", &self.shopify_id)
+            .field("updated_at", &self.updated_at)
+            .field("deleted", &self.deleted)
+            .field("payload_bytes", &self.payload.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl StoredRecord {
@@ -298,5 +310,39 @@ impl RecordReader {
             Ok(ring) => ring.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(payload: &str) -> StoredRecord {
+        StoredRecord {
+            recordset: RecordSet::Orders,
+            shopify_id: ShopifyId(7),
+            created_at: None,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            deleted: false,
+            payload: payload.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn json_line_embeds_the_payload() {
+        let line: serde_json::Value =
+            serde_json::from_str(&record(r##"{"name":"#1007"}"##).to_json_line()).unwrap();
+        assert_eq!(line["id"], 7);
+        assert_eq!(line["recordset"], "orders");
+        assert_eq!(line["payload"]["name"], "#1007");
+    }
+
+    #[test]
+    fn debug_leaves_the_payload_out() {
+        let debug = format!("{:?}", record(r#"{"email":"someone@example.org"}"#));
+        assert!(
+            debug.contains("payload_bytes") && !debug.contains("example.org"),
+            "{debug}"
+        );
     }
 }

@@ -16,14 +16,25 @@ use super::upsert::{PlainRow, SealedColumns, merge};
 use super::{Connection, RecordSet, ShopifyId, StoreError};
 use crate::crypto::{DataKey, MasterKey};
 
-/// One version of one Shopify object.
-#[derive(Debug, Clone)]
+/// One version of one Shopify object. Debug leaves the payload out: it is
+/// customer data.
+#[derive(Clone)]
 pub struct RecordWrite {
     pub shopify_id: ShopifyId,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     /// The whole Shopify payload; stored only as ciphertext.
     pub payload: serde_json::Value,
+}
+
+impl std::fmt::Debug for RecordWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordWrite")
+            .field("shopify_id", &self.shopify_id)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An object Shopify reports as deleted.
@@ -288,6 +299,17 @@ mod tests {
             updated_at: at(updated),
             payload: serde_json::json!({ "v": updated }),
         }
+    }
+
+    #[test]
+    fn debug_leaves_the_payload_out() {
+        let mut w = write(1, 1);
+        w.payload = serde_json::json!({ "email": "someone@example.org" });
+        let debug = format!("{w:?}");
+        assert!(
+            debug.contains("shopify_id") && !debug.contains("example.org"),
+            "{debug}"
+        );
     }
 
     #[test]
