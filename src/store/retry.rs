@@ -17,6 +17,9 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub first_delay: Duration,
     pub max_delay: Duration,
+    /// How long one connection attempt may take (the pool itself keeps
+    /// trying within it).
+    pub connect_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -25,6 +28,7 @@ impl Default for RetryPolicy {
             attempts: 6,
             first_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -88,7 +92,7 @@ pub async fn connect(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreErro
     let pool = loop {
         let result = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(policy.connect_timeout)
             .connect(url)
             .await;
         match result {
@@ -121,6 +125,7 @@ mod tests {
             attempts: 10,
             first_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(700),
+            connect_timeout: Duration::from_secs(1),
         };
         assert_eq!(p.delay(1), Duration::from_millis(100));
         assert_eq!(p.delay(2), Duration::from_millis(200));
