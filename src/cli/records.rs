@@ -84,7 +84,7 @@ impl ReadScope {
         let policy = AccessPolicy::load(&self.policy_file)?;
         let grant = AccessGrant::new(policy, &self.role, &self.environment);
         let master = self.store.master_key()?;
-        let pool = self.store.pool().await?;
+        let pool = self.store.reading_pool().await?;
         Ok(RecordReader::open(pool, master, &self.connection, grant).await?)
     }
 }

@@ -88,6 +88,24 @@ where
 /// Opens a pool, retrying while the server does not answer, then applies the
 /// embedded migrations (under their advisory lock).
 pub async fn connect(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreError> {
+    let pool = open(url, policy).await?;
+    super::migrate::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Opens a pool for reading: retries like [`connect`] but never migrates;
+/// instead it refuses a schema older than this binary expects.
+pub async fn connect_for_reading(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreError> {
+    let pool = open(url, policy).await?;
+    let applied = super::migrate::applied_version(&pool).await?;
+    let expected = super::migrate::expected_version();
+    if applied < expected {
+        return Err(StoreError::SchemaBehind { applied, expected });
+    }
+    Ok(pool)
+}
+
+async fn open(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreError> {
     let mut attempt = 1;
     let pool = loop {
         let result = PgPoolOptions::new()
@@ -111,7 +129,6 @@ pub async fn connect(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreErro
             }
         }
     };
-    super::migrate::migrate(&pool).await?;
     Ok(pool)
 }
 

@@ -13,6 +13,7 @@ mod manifest_validation;
 mod no_plaintext_in_dump;
 mod purge_crypto_shreds;
 mod read_policy;
+mod readers_never_migrate;
 mod records_cli;
 mod store_round_trip;
 mod sync_matches_ground_truth;
