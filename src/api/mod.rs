@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod conditions;
 pub mod crd;
+pub mod printer;
 pub mod scope;
 pub mod spec;
 pub mod status;

@@ -360,10 +360,13 @@ impl ShopifyConnectionSpec {
                     value: self.poll_interval.clone(),
                     reason: e.to_string(),
                 })?;
-        std::time::Duration::try_from(parsed).map_err(|e| SpecError {
-            field: "pollInterval",
-            value: self.poll_interval.clone(),
-            reason: e.to_string(),
-        })
+        if parsed.is_negative() {
+            return Err(SpecError {
+                field: "pollInterval",
+                value: self.poll_interval.clone(),
+                reason: "a poll interval cannot be negative".into(),
+            });
+        }
+        Ok(std::time::Duration::from(parsed))
     }
 }

@@ -2,6 +2,7 @@
 //! that owns it.
 
 mod bench;
+mod demo;
 mod keygen;
 mod keys;
 pub mod records;
@@ -40,6 +41,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Serve a local Shopify Admin GraphQL API (tests, demos, benchmarks, staging rehearsals).
     Simulate(simulate::SimulateArgs),
+    /// Run the product on embedded defaults: simulator, local Postgres, a sync.
+    Demo(demo::DemoArgs),
     /// Sync one ShopifyConnection manifest without a cluster and print its status.
     Sync(sync::SyncArgs),
     /// Run a benchmark and print its markdown table.
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(args) => records::run(args)?,
         Command::Keys(args) => keys::run(args)?,
         Command::Simulate(args) => simulate::run(&args)?,
+        Command::Demo(args) => demo::run(args)?,
         Command::Sync(args) => sync::run(args)?,
         Command::Bench(args) => bench::run(args)?,
     }

@@ -111,10 +111,36 @@ impl SyncEnv {
     }
 
     pub async fn sync(&self, spec: &ShopifyConnectionSpec) -> SyncReport {
+        self.sync_with(spec, EngineConfig::default()).await
+    }
+
+    pub async fn sync_with(
+        &self,
+        spec: &ShopifyConnectionSpec,
+        config: EngineConfig,
+    ) -> SyncReport {
         let mut writer = self.writer().await;
-        Engine::new(&self.client, &mut writer, spec, EngineConfig::default())
+        Engine::new(&self.client, &mut writer, spec, config)
             .run_once()
             .await
+    }
+
+    /// Sets the store's injected faults (`{}` clears them).
+    pub async fn faults(&self, faults: Value) {
+        self.control(
+            reqwest::Method::PUT,
+            &format!("/_sim/stores/{STORE}/faults"),
+            Some(faults),
+        )
+        .await;
+    }
+
+    /// The store's request counters from `/_sim/stats`.
+    pub async fn stats(&self) -> Value {
+        let all = self
+            .control(reqwest::Method::GET, "/_sim/stats", None)
+            .await;
+        all["stores"][STORE].clone()
     }
 
     /// The simulator's ground truth of a resource (`orders` or `products`).
