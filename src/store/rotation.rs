@@ -38,6 +38,9 @@ pub async fn start_data_key_rotation(
     master: &MasterKey,
     conn: &Connection,
 ) -> Result<RotationProgress, StoreError> {
+    // Prove the master key opens the current keys before changing anything:
+    // a new key wrapped by the wrong master key would lock every writer out.
+    data_keys::load_ring(pool, master, conn, &conn.environment).await?;
     let mut tx = pool.begin().await?;
     if let Some(progress) = unfinished(&mut tx, conn.id).await? {
         return Ok(progress);

@@ -10,6 +10,7 @@ mod database_unreachable;
 mod demo_runs_green;
 mod environment_isolation;
 mod key_rotation;
+mod keys_cli;
 mod manifest_validation;
 mod no_plaintext_in_dump;
 mod purge_crypto_shreds;
