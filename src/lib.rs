@@ -11,3 +11,4 @@ pub mod shopify;
 pub mod simulator;
 pub mod store;
 pub mod sync;
+pub mod telemetry;

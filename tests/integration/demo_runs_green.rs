@@ -5,7 +5,7 @@ use std::process::Command;
 
 #[test]
 fn demo_syncs_a_store_and_reports_ready() {
-    let out = Command::new(env!("CARGO_BIN_EXE_shopsync"))
+    let out = Command::new(crate::support::shopsync_bin())
         .args(["demo", "--orders", "400", "--polls", "1", "--speed", "120"])
         .output()
         .expect("shopsync demo runs");

@@ -19,5 +19,6 @@ mod readers_never_migrate;
 mod records_cli;
 mod store_round_trip;
 mod sync_matches_ground_truth;
+mod sync_resumes_after_kill;
 mod sync_survives_faults;
 mod test_database;

@@ -61,7 +61,7 @@ impl SyncEnv {
             .expect("simulator starts");
         let sim_now =
             jiff::Timestamp::from_millisecond(sim.sim.clock.now_ms() as i64).expect("sim clock");
-        let clock = Clock::scaled_from(SPEED, sim_now);
+        let clock = Clock::scaled_from(sim.sim.clock.speed(), sim_now);
         let db = fresh_db().await;
         let master = Arc::new(MasterKey::generate().expect("key"));
         let connection = connections::register(

@@ -1,0 +1,3 @@
+//! Tracing setup, and (with the operator) metrics and health endpoints.
+
+pub mod logging;
