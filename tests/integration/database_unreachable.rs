@@ -32,7 +32,12 @@ async fn unreachable_database_is_retried_then_reported() {
 
 /// Terminates the writer's one connection and waits until it is gone, so
 /// the next batch meets a dead connection rather than racing the termination.
-async fn kill_writer_connection(admin: &sqlx::PgPool) {
+async fn kill_writer_connection(admin: &sqlx::PgPool, writer_pool: &sqlx::PgPool) {
+    // The pool returns a connection in the background; wait until it is
+    // back and idle, so the one that gets killed is the one handed out next.
+    while writer_pool.size() != 1 || writer_pool.num_idle() != 1 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let killed: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'shopsync-retry-test'",
     )
@@ -75,7 +80,7 @@ async fn dead_connection_writes_nothing_without_retries_and_lands_once_with_them
         .connect_with(options.application_name("shopsync-retry-test"))
         .await
         .unwrap();
-    let mut w = RecordWriter::open(fragile, master.clone(), conn.clone())
+    let mut w = RecordWriter::open(fragile.clone(), master.clone(), conn.clone())
         .await
         .unwrap();
     let run = w.begin_run("incremental").await.unwrap();
@@ -85,7 +90,7 @@ async fn dead_connection_writes_nothing_without_retries_and_lands_once_with_them
 
     // Without retries, the dead connection fails the batch, and nothing of
     // it is written.
-    kill_writer_connection(&db.pool).await;
+    kill_writer_connection(&db.pool, &fragile).await;
     let mut w = w.with_retry_policy(RetryPolicy {
         attempts: 1,
         ..RetryPolicy::default()
@@ -119,7 +124,7 @@ async fn dead_connection_writes_nothing_without_retries_and_lands_once_with_them
             .unwrap()
             .is_some()
     );
-    kill_writer_connection(&db.pool).await;
+    kill_writer_connection(&db.pool, &fragile).await;
     let mut w = w.with_retry_policy(RetryPolicy::default());
     let outcome = w
         .write_batch(
