@@ -34,10 +34,11 @@ CREATE TABLE data_keys (
 CREATE UNIQUE INDEX data_keys_one_active
     ON data_keys (connection_id, environment) WHERE state = 'active';
 
--- No foreign key to data_keys on purpose: a per-row trigger would cost the
--- bulk upsert path, and key destruction never deletes key rows anyway.
+-- No foreign keys on purpose: their per-row triggers would cost the bulk
+-- upsert path, and neither connection rows nor key rows are ever deleted
+-- (a purge keeps both as its trace; destroying a key only empties it).
 CREATE TABLE records (
-    connection_id BIGINT NOT NULL REFERENCES connections (id),
+    connection_id BIGINT NOT NULL,
     recordset     TEXT NOT NULL,
     shopify_id    BIGINT NOT NULL,
     created_at    TIMESTAMPTZ,
@@ -53,13 +54,18 @@ CREATE TABLE records (
 CREATE INDEX records_by_updated ON records (connection_id, recordset, updated_at, shopify_id);
 
 -- A data-key rotation in progress: records are re-encrypted in primary-key
--- order and the cursor advances with each batch, so a restart resumes.
+-- order and the cursor advances with each batch, so a restart resumes. The
+-- walk ends at the last primary key that existed when the keys switched:
+-- rows created after the switch are under the new key already. NULL end:
+-- there was nothing to re-encrypt.
 CREATE TABLE key_rotations (
     from_key_id       UUID PRIMARY KEY REFERENCES data_keys (key_id),
     to_key_id         UUID NOT NULL REFERENCES data_keys (key_id),
     connection_id     BIGINT NOT NULL REFERENCES connections (id),
     cursor_recordset  TEXT NOT NULL DEFAULT '',
     cursor_shopify_id BIGINT NOT NULL DEFAULT -9223372036854775808,
+    end_recordset     TEXT,
+    end_shopify_id    BIGINT,
     reencrypted       BIGINT NOT NULL DEFAULT 0,
     started_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
     finished_at       TIMESTAMPTZ

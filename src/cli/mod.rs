@@ -5,7 +5,7 @@ mod bench;
 mod demo;
 mod keygen;
 mod keys;
-mod records;
+pub mod records;
 pub mod simulate;
 pub mod store_options;
 mod sync;

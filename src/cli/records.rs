@@ -84,18 +84,24 @@ impl ReadScope {
         let policy = AccessPolicy::load(&self.policy_file)?;
         let grant = AccessGrant::new(policy, &self.role, &self.environment);
         let master = self.store.master_key()?;
-        let pool = self.store.pool().await?;
+        let pool = self.store.reading_pool().await?;
         Ok(RecordReader::open(pool, master, &self.connection, grant).await?)
     }
 }
 
 pub fn run(args: RecordsArgs) -> anyhow::Result<()> {
-    runtime()?.block_on(run_async(args))
+    let stdout = std::io::stdout();
+    run_to(args, &mut stdout.lock())
 }
 
-async fn run_async(args: RecordsArgs) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+/// Runs the command, writing its JSON lines to `out` (stdout for the binary;
+/// a buffer in tests).
+pub fn run_to(args: RecordsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    runtime()?.block_on(run_async(args, out))
+}
+
+async fn run_async(args: RecordsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(out);
     match args.action {
         RecordsAction::List {
             scope,

@@ -10,7 +10,7 @@ use clap::Args;
 use sqlx::PgPool;
 
 use crate::crypto::MasterKey;
-use crate::store::{RetryPolicy, connect};
+use crate::store::{RetryPolicy, connect, connect_for_reading};
 
 #[derive(Args, Debug, Clone)]
 pub struct StoreOptions {
@@ -33,6 +33,14 @@ impl StoreOptions {
         connect(&self.database_url, RetryPolicy::default())
             .await
             .context("opening the record store")
+    }
+
+    /// Connects for reading only: never migrates (a reader's database role
+    /// may lack DDL rights), refuses an outdated schema instead.
+    pub async fn reading_pool(&self) -> anyhow::Result<PgPool> {
+        connect_for_reading(&self.database_url, RetryPolicy::default())
+            .await
+            .context("opening the record store for reading")
     }
 }
 

@@ -22,7 +22,7 @@ pub use connections::{Connection, ConnectionIdentity, ConnectionName};
 pub use policy::{AccessGrant, AccessPolicy, PolicyRefusal};
 pub use reader::{ListQuery, RecordReader, RecordSetStats, StoredRecord};
 pub use recordset::{RecordSet, ShopifyId};
-pub use retry::{RetryPolicy, connect};
+pub use retry::{RetryPolicy, connect, connect_for_reading};
 pub use runs::{RunEnd, RunId, RunOutcome};
 pub use writer::{BatchOutcome, RecordWrite, RecordWriter, Tombstone};
 
@@ -51,10 +51,14 @@ pub enum StoreError {
         attempts: u32,
         cause: String,
     },
+    #[error(
+        "the database schema is at migration {applied} but this shopsync needs {expected}; start the operator (or `shopsync sync`) of this version once to migrate it"
+    )]
+    SchemaBehind { applied: i64, expected: i64 },
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error(transparent)]
-    Policy(#[from] PolicyRefusal),
+    Policy(#[from] Box<PolicyRefusal>),
     #[error(
         "no connection {connection} in the store; check the namespace and name (kubectl get shopifyconnections -A)"
     )]

@@ -104,14 +104,16 @@ impl AccessPolicy {
         role: &str,
         environment: &str,
         recordset: RecordSet,
-    ) -> Result<&str, PolicyRefusal> {
-        let refuse = |rule: &str, reason: String| PolicyRefusal {
-            source_name: self.source.clone(),
-            role: role.to_owned(),
-            environment: environment.to_owned(),
-            recordset: recordset.to_string(),
-            rule: rule.to_owned(),
-            reason,
+    ) -> Result<&str, Box<PolicyRefusal>> {
+        let refuse = |rule: &str, reason: String| {
+            Box::new(PolicyRefusal {
+                source_name: self.source.clone(),
+                role: role.to_owned(),
+                environment: environment.to_owned(),
+                recordset: recordset.to_string(),
+                rule: rule.to_owned(),
+                reason,
+            })
         };
         let applies = |rule: &&PolicyRule| {
             matches(&rule.roles, role)
@@ -184,7 +186,7 @@ impl AccessGrant {
         &self.environment
     }
 
-    pub fn check(&self, recordset: RecordSet) -> Result<(), PolicyRefusal> {
+    pub fn check(&self, recordset: RecordSet) -> Result<(), Box<PolicyRefusal>> {
         self.policy
             .authorize(&self.role, &self.environment, recordset)
             .map(|_| ())

@@ -14,8 +14,8 @@ use super::policy::AccessGrant;
 use super::{Connection, RecordSet, ShopifyId, StoreError};
 use crate::crypto::{KeyId, KeyRing, MasterKey, RecordAad};
 
-/// A decrypted record.
-#[derive(Debug, Clone, PartialEq)]
+/// A decrypted record. Debug leaves the payload out: it is customer data.
+#[derive(Clone, PartialEq)]
 pub struct StoredRecord {
     pub recordset: RecordSet,
     pub shopify_id: ShopifyId,
@@ -24,6 +24,18 @@ pub struct StoredRecord {
     pub deleted: bool,
     /// The Shopify payload as JSON text (`null` for a tombstone).
     pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredRecord")
+            .field("recordset", &self.recordset)
+            .field("shopify_id", &self.shopify_id)
+            .field("updated_at", &self.updated_at)
+            .field("deleted", &self.deleted)
+            .field("payload_bytes", &self.payload.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl StoredRecord {
@@ -128,27 +140,39 @@ impl RecordReader {
 
     pub async fn list(&self, query: &ListQuery) -> Result<Vec<StoredRecord>, StoreError> {
         self.grant.check(query.recordset)?;
-        let (after_at, after_id) = match query.after {
-            Some((at, id)) => (Some(at), id.0),
-            None => (None, i64::MIN),
-        };
-        let rows = sqlx::query_as::<_, Row>(
+        // Each filter is added only when present, so every variant is a
+        // plain range scan of records_by_updated (an `$n IS NULL OR ...`
+        // filter would defeat the index under a generic plan).
+        let mut sql = String::from(
             "SELECT shopify_id, created_at, updated_at, deleted, key_id, nonce, ciphertext FROM records
-             WHERE connection_id = $1 AND recordset = $2
-               AND ($3::timestamptz IS NULL OR updated_at >= $3)
-               AND ($4::timestamptz IS NULL OR (updated_at, shopify_id) > ($4, $5))
-               AND ($6 OR NOT deleted)
-             ORDER BY updated_at, shopify_id LIMIT $7",
-        )
-        .bind(self.connection.id)
-        .bind(query.recordset.as_str())
-        .bind(query.updated_since)
-        .bind(after_at)
-        .bind(after_id)
-        .bind(query.include_deleted)
-        .bind(query.limit)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE connection_id = $1 AND recordset = $2",
+        );
+        let mut next = 3;
+        if query.updated_since.is_some() {
+            sql.push_str(&format!(" AND updated_at >= ${next}"));
+            next += 1;
+        }
+        if query.after.is_some() {
+            sql.push_str(&format!(
+                " AND (updated_at, shopify_id) > (${next}, ${})",
+                next + 1
+            ));
+            next += 2;
+        }
+        if !query.include_deleted {
+            sql.push_str(" AND NOT deleted");
+        }
+        sql.push_str(&format!(" ORDER BY updated_at, shopify_id LIMIT ${next}"));
+        let mut select = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+            .bind(self.connection.id)
+            .bind(query.recordset.as_str());
+        if let Some(since) = query.updated_since {
+            select = select.bind(since);
+        }
+        if let Some((at, id)) = query.after {
+            select = select.bind(at).bind(id.0);
+        }
+        let rows = select.bind(query.limit).fetch_all(&self.pool).await?;
         self.decrypt_all(query.recordset, rows).await
     }
 
@@ -286,5 +310,39 @@ impl RecordReader {
             Ok(ring) => ring.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(payload: &str) -> StoredRecord {
+        StoredRecord {
+            recordset: RecordSet::Orders,
+            shopify_id: ShopifyId(7),
+            created_at: None,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            deleted: false,
+            payload: payload.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn json_line_embeds_the_payload() {
+        let line: serde_json::Value =
+            serde_json::from_str(&record(r##"{"name":"#1007"}"##).to_json_line()).unwrap();
+        assert_eq!(line["id"], 7);
+        assert_eq!(line["recordset"], "orders");
+        assert_eq!(line["payload"]["name"], "#1007");
+    }
+
+    #[test]
+    fn debug_leaves_the_payload_out() {
+        let debug = format!("{:?}", record(r#"{"email":"someone@example.org"}"#));
+        assert!(
+            debug.contains("payload_bytes") && !debug.contains("example.org"),
+            "{debug}"
+        );
     }
 }

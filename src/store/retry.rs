@@ -17,6 +17,9 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub first_delay: Duration,
     pub max_delay: Duration,
+    /// How long one connection attempt may take (the pool itself keeps
+    /// trying within it).
+    pub connect_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -25,6 +28,7 @@ impl Default for RetryPolicy {
             attempts: 6,
             first_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -84,11 +88,29 @@ where
 /// Opens a pool, retrying while the server does not answer, then applies the
 /// embedded migrations (under their advisory lock).
 pub async fn connect(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreError> {
+    let pool = open(url, policy).await?;
+    super::migrate::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Opens a pool for reading: retries like [`connect`] but never migrates;
+/// instead it refuses a schema older than this binary expects.
+pub async fn connect_for_reading(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreError> {
+    let pool = open(url, policy).await?;
+    let applied = super::migrate::applied_version(&pool).await?;
+    let expected = super::migrate::expected_version();
+    if applied < expected {
+        return Err(StoreError::SchemaBehind { applied, expected });
+    }
+    Ok(pool)
+}
+
+async fn open(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreError> {
     let mut attempt = 1;
     let pool = loop {
         let result = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(policy.connect_timeout)
             .connect(url)
             .await;
         match result {
@@ -107,7 +129,6 @@ pub async fn connect(url: &str, policy: RetryPolicy) -> Result<PgPool, StoreErro
             }
         }
     };
-    super::migrate::migrate(&pool).await?;
     Ok(pool)
 }
 
@@ -121,6 +142,7 @@ mod tests {
             attempts: 10,
             first_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(700),
+            connect_timeout: Duration::from_secs(1),
         };
         assert_eq!(p.delay(1), Duration::from_millis(100));
         assert_eq!(p.delay(2), Duration::from_millis(200));

@@ -38,6 +38,9 @@ pub async fn start_data_key_rotation(
     master: &MasterKey,
     conn: &Connection,
 ) -> Result<RotationProgress, StoreError> {
+    // Prove the master key opens the current keys before changing anything:
+    // a new key wrapped by the wrong master key would lock every writer out.
+    data_keys::load_ring(pool, master, conn, &conn.environment).await?;
     let mut tx = pool.begin().await?;
     if let Some(progress) = unfinished(&mut tx, conn.id).await? {
         return Ok(progress);
@@ -71,8 +74,14 @@ pub async fn start_data_key_rotation(
     .bind(&wrapped.bytes)
     .execute(&mut *tx)
     .await?;
+    // Every writer that held the old key has committed (the lock above waited
+    // for it), so this statement's snapshot sees every row under the old key.
     sqlx::query(
-        "INSERT INTO key_rotations (from_key_id, to_key_id, connection_id) VALUES ($1, $2, $3)",
+        "INSERT INTO key_rotations (from_key_id, to_key_id, connection_id, end_recordset, end_shopify_id)
+         SELECT $1, $2, $3, last.recordset, last.shopify_id
+         FROM (SELECT 1) AS one LEFT JOIN LATERAL
+             (SELECT recordset, shopify_id FROM records WHERE connection_id = $3
+              ORDER BY recordset DESC, shopify_id DESC LIMIT 1) AS last ON true",
     )
     .bind(from)
     .bind(key.id().as_uuid())
@@ -135,8 +144,15 @@ pub async fn continue_data_key_rotation(
     .await?;
     if left {
         // Only possible if rows were restored from elsewhere; walk again.
-        sqlx::query("UPDATE key_rotations SET cursor_recordset = '', cursor_shopify_id = -9223372036854775808 WHERE from_key_id = $1")
-            .bind(progress.from.as_uuid())
+        sqlx::query(
+            "UPDATE key_rotations k SET cursor_recordset = '', cursor_shopify_id = -9223372036854775808,
+                 end_recordset = last.recordset, end_shopify_id = last.shopify_id
+             FROM (SELECT recordset, shopify_id FROM records WHERE connection_id = $2
+                   ORDER BY recordset DESC, shopify_id DESC LIMIT 1) AS last
+             WHERE k.from_key_id = $1",
+        )
+        .bind(progress.from.as_uuid())
+        .bind(conn.id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -212,20 +228,31 @@ async fn reencrypt_batch(
 ) -> Result<Option<i64>, StoreError> {
     let mut tx = pool.begin().await?;
     // The row lock makes two rotators of one connection take turns.
-    let (cursor_recordset, cursor_id): (String, i64) = sqlx::query_as(
-        "SELECT cursor_recordset, cursor_shopify_id FROM key_rotations WHERE from_key_id = $1 FOR UPDATE",
+    let (cursor_recordset, cursor_id, end_recordset, end_id): (
+        String,
+        i64,
+        Option<String>,
+        Option<i64>,
+    ) = sqlx::query_as(
+        "SELECT cursor_recordset, cursor_shopify_id, end_recordset, end_shopify_id
+         FROM key_rotations WHERE from_key_id = $1 FOR UPDATE",
     )
     .bind(old.id().as_uuid())
     .fetch_one(&mut *tx)
     .await?;
+    let (Some(end_recordset), Some(end_id)) = (end_recordset, end_id) else {
+        return Ok(None);
+    };
     let rows = sqlx::query_as::<_, WalkRow>(
         "SELECT recordset, shopify_id, key_id, nonce, ciphertext FROM records
-         WHERE connection_id = $1 AND (recordset, shopify_id) > ($2, $3)
-         ORDER BY recordset, shopify_id LIMIT $4",
+         WHERE connection_id = $1 AND (recordset, shopify_id) > ($2, $3) AND (recordset, shopify_id) <= ($4, $5)
+         ORDER BY recordset, shopify_id LIMIT $6",
     )
     .bind(conn.id)
     .bind(&cursor_recordset)
     .bind(cursor_id)
+    .bind(&end_recordset)
+    .bind(end_id)
     .bind(batch_size)
     .fetch_all(&mut *tx)
     .await?;

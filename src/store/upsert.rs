@@ -8,6 +8,9 @@ use sqlx::PgConnection;
 use super::StoreError;
 use crate::crypto::{DataKey, RecordAad};
 
+/// (Shopify id, created-at, updated-at, plaintext payload) of one row to seal.
+pub(crate) type PlainRow<'a> = (i64, Option<DateTime<Utc>>, DateTime<Utc>, &'a [u8]);
+
 /// A batch's rows sealed under one key, column by column as the INSERT binds them.
 #[derive(Debug, Default)]
 pub(crate) struct SealedColumns {
@@ -39,11 +42,9 @@ impl SealedColumns {
         key: &DataKey,
         connection_uid: &str,
         recordset: &str,
-        shopify_id: i64,
-        created_at: Option<DateTime<Utc>>,
-        updated_at: DateTime<Utc>,
-        plaintext: &[u8],
+        row: &PlainRow<'_>,
     ) -> Result<(), StoreError> {
+        let &(shopify_id, created_at, updated_at, plaintext) = row;
         let sealed = key.seal(
             &RecordAad {
                 connection_uid,

@@ -12,18 +12,29 @@ use super::checkpoints::{self, Checkpoint};
 use super::data_keys;
 use super::retry::{RetryPolicy, with_retry};
 use super::runs::{self, RunEnd, RunId};
-use super::upsert::{SealedColumns, merge};
+use super::upsert::{PlainRow, SealedColumns, merge};
 use super::{Connection, RecordSet, ShopifyId, StoreError};
 use crate::crypto::{DataKey, MasterKey};
 
-/// One version of one Shopify object.
-#[derive(Debug, Clone)]
+/// One version of one Shopify object. Debug leaves the payload out: it is
+/// customer data.
+#[derive(Clone)]
 pub struct RecordWrite {
     pub shopify_id: ShopifyId,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     /// The whole Shopify payload; stored only as ciphertext.
     pub payload: serde_json::Value,
+}
+
+impl std::fmt::Debug for RecordWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordWrite")
+            .field("shopify_id", &self.shopify_id)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An object Shopify reports as deleted.
@@ -52,6 +63,9 @@ pub struct RecordWriter {
     key: DataKey,
     retry: RetryPolicy,
 }
+
+/// Rows per INSERT inside a batch's transaction; see [`RecordWriter::commit`].
+const PIPELINE_CHUNK: usize = 500;
 
 enum Commit {
     Done(u64),
@@ -174,24 +188,12 @@ impl RecordWriter {
         run: RunId,
         recordset: RecordSet,
         deleted: bool,
-        items: &[(i64, Option<DateTime<Utc>>, DateTime<Utc>, &[u8])],
+        items: &[PlainRow<'_>],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<u64, StoreError> {
         loop {
-            let mut sealed = SealedColumns::with_capacity(items.len());
-            for (id, created, updated, plaintext) in items {
-                sealed.push(
-                    &self.key,
-                    &self.connection.uid,
-                    recordset.as_str(),
-                    *id,
-                    *created,
-                    *updated,
-                    plaintext,
-                )?;
-            }
             let outcome = with_retry(self.retry, "write batch", || {
-                self.commit(run, recordset, deleted, &sealed, checkpoint)
+                self.commit(run, recordset, deleted, items, checkpoint)
             })
             .await?;
             match outcome {
@@ -206,34 +208,63 @@ impl RecordWriter {
         }
     }
 
+    /// One transaction. The batch goes to the server in chunks, and each
+    /// chunk is sealed while the server merges the previous one, so client
+    /// and server work overlap instead of taking turns.
     async fn commit(
         &self,
         run: RunId,
         recordset: RecordSet,
         deleted: bool,
-        sealed: &SealedColumns,
+        items: &[PlainRow<'_>],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Commit, StoreError> {
+        let mut chunks = items.chunks(PIPELINE_CHUNK);
+        let mut sealed = self.seal(recordset, chunks.next().unwrap_or_default())?;
         let mut tx = self.pool.begin().await?;
         let active = data_keys::lock_active_key_id(&mut tx, &self.connection).await?;
         if active != Some(self.key.id()) {
             return Ok(Commit::KeyChanged);
         }
-        let written = merge(
-            &mut tx,
-            self.connection.id,
-            recordset.as_str(),
-            self.key.id().as_uuid(),
-            deleted,
-            sealed,
-        )
-        .await?;
+        let mut written = 0;
+        loop {
+            let next = chunks.next();
+            let key_id = self.key.id().as_uuid();
+            let (merged, next_sealed) = tokio::join!(
+                merge(
+                    &mut tx,
+                    self.connection.id,
+                    recordset.as_str(),
+                    key_id,
+                    deleted,
+                    &sealed
+                ),
+                async { next.map(|chunk| self.seal(recordset, chunk)).transpose() },
+            );
+            written += merged?;
+            match next_sealed? {
+                Some(next) => sealed = next,
+                None => break,
+            }
+        }
         if let Some(checkpoint) = checkpoint {
             checkpoints::save(&mut tx, self.connection.id, recordset, checkpoint).await?;
         }
         runs::add_records(&mut tx, run, recordset, written).await?;
         tx.commit().await?;
         Ok(Commit::Done(written))
+    }
+
+    fn seal(
+        &self,
+        recordset: RecordSet,
+        rows: &[PlainRow<'_>],
+    ) -> Result<SealedColumns, StoreError> {
+        let mut sealed = SealedColumns::with_capacity(rows.len());
+        for row in rows {
+            sealed.push(&self.key, &self.connection.uid, recordset.as_str(), row)?;
+        }
+        Ok(sealed)
     }
 }
 
@@ -268,6 +299,17 @@ mod tests {
             updated_at: at(updated),
             payload: serde_json::json!({ "v": updated }),
         }
+    }
+
+    #[test]
+    fn debug_leaves_the_payload_out() {
+        let mut w = write(1, 1);
+        w.payload = serde_json::json!({ "email": "someone@example.org" });
+        let debug = format!("{w:?}");
+        assert!(
+            debug.contains("shopify_id") && !debug.contains("example.org"),
+            "{debug}"
+        );
     }
 
     #[test]
