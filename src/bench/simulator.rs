@@ -33,13 +33,18 @@ pub fn run(orders: u64) -> anyhow::Result<()> {
     let history_end = 1_796_083_200; // 2026-12-01T00:00:00Z, fixed so runs compare
     let mut config = SimulatorConfig::with_stores(&[("demo", TOKEN)], 42, orders, 500, history_end);
     // The bench measures the server, not Shopify's pacing: a bucket that never empties.
-    config.stores[0].plan = PlanPreset::Custom { maximum: 1e12, restore_rate: 1e12 };
+    config.stores[0].plan = PlanPreset::Custom {
+        maximum: 1e12,
+        restore_rate: 1e12,
+    };
     let rss_before = rss_bytes();
     let started = Instant::now();
     let sim = Simulator::build(config)?;
     let generate = started.elapsed();
     let rss_store = rss_bytes().saturating_sub(rss_before);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let (paged_rps, bulk_rate, bulk_objects) = runtime.block_on(async move {
         let running = serve(sim, "127.0.0.1:0").await?;
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -51,10 +56,18 @@ pub fn run(orders: u64) -> anyhow::Result<()> {
     })?;
     println!("| measure | result | target |");
     println!("|---|---|---|");
-    println!("| bulk JSONL streamed (orders/s, job + download, {bulk_objects} lines) | {bulk_rate:.0} | ≥ 50,000 |");
+    println!(
+        "| bulk JSONL streamed (orders/s, job + download, {bulk_objects} lines) | {bulk_rate:.0} | ≥ 50,000 |"
+    );
     println!("| paged `orders(first: 250)` requests/s (2 clients) | {paged_rps:.0} | ≥ 1,000 |");
-    println!("| generate a {orders}-order store | {:.2} s | < 30 s |", generate.as_secs_f64());
-    println!("| store memory (RSS growth) | {:.0} MiB | proportional to the store |", rss_store as f64 / 1048576.0);
+    println!(
+        "| generate a {orders}-order store | {:.2} s | < 30 s |",
+        generate.as_secs_f64()
+    );
+    println!(
+        "| store memory (RSS growth) | {:.0} MiB | proportional to the store |",
+        rss_store as f64 / 1048576.0
+    );
     Ok(())
 }
 
@@ -70,7 +83,11 @@ async fn post(client: &reqwest::Client, url: &str, body: Value) -> anyhow::Resul
 }
 
 /// Two clients page through orders for `window`, restarting at the end.
-async fn paged_requests_per_second(client: &reqwest::Client, url: &str, window: Duration) -> anyhow::Result<f64> {
+async fn paged_requests_per_second(
+    client: &reqwest::Client,
+    url: &str,
+    window: Duration,
+) -> anyhow::Result<f64> {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..2 {
@@ -79,10 +96,19 @@ async fn paged_requests_per_second(client: &reqwest::Client, url: &str, window: 
             let mut n = 0u64;
             let mut after = Value::Null;
             while start.elapsed() < window {
-                let v = post(&client, &url, json!({"query": PAGED_QUERY, "variables": {"after": after}})).await?;
+                let v = post(
+                    &client,
+                    &url,
+                    json!({"query": PAGED_QUERY, "variables": {"after": after}}),
+                )
+                .await?;
                 let info = &v["data"]["orders"]["pageInfo"];
                 anyhow::ensure!(info.is_object(), "unexpected answer: {v}");
-                after = if info["hasNextPage"] == true { info["endCursor"].clone() } else { Value::Null };
+                after = if info["hasNextPage"] == true {
+                    info["endCursor"].clone()
+                } else {
+                    Value::Null
+                };
                 n += 1;
             }
             anyhow::Ok(n)
@@ -100,7 +126,10 @@ async fn bulk_orders_per_second(client: &reqwest::Client, url: &str) -> anyhow::
     let start = Instant::now();
     let submit = json!({"query": "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } userErrors { message } } }", "variables": {"q": BULK_QUERY}});
     let v = post(client, url, submit).await?;
-    let id = v["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"].as_str().context("bulk submit failed")?.to_string();
+    let id = v["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .context("bulk submit failed")?
+        .to_string();
     let poll = json!({"query": "query($id: ID!) { bulkOperation(id: $id) { status url rootObjectCount } }", "variables": {"id": id}});
     let (file_url, roots) = loop {
         tokio::time::sleep(Duration::from_millis(100)).await;

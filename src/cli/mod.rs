@@ -27,7 +27,7 @@ pub enum Command {
     /// Print the version of shopsync and of the APIs it speaks.
     Version,
     /// Serve a local Shopify Admin GraphQL API (tests, demos, benchmarks, staging rehearsals).
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
     /// Run a benchmark and print its markdown table (targets: simulator).
     Bench {
         /// What to benchmark.

@@ -75,18 +75,29 @@ impl SimulateArgs {
         for i in 1..=self.stores {
             names.push((format!("store-{i}"), format!("shpat_simulator_{i}")));
         }
-        let refs: Vec<(&str, &str)> = names.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-        let mut config = SimulatorConfig::with_stores(&refs, self.seed, self.orders, self.products, history_end);
+        let refs: Vec<(&str, &str)> = names
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let mut config =
+            SimulatorConfig::with_stores(&refs, self.seed, self.orders, self.products, history_end);
         let plan = PlanPreset::parse(&self.plan).map_err(anyhow::Error::msg)?;
         let protected = ProtectedAccess::parse(&self.protected_data).map_err(anyhow::Error::msg)?;
         for store in &mut config.stores {
             store.plan = plan;
             store.protected = protected;
-            store.scopes = self.scopes.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            store.scopes = self
+                .scopes
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
             store.data.history_days = self.history_days;
         }
         for t in &self.tokens {
-            let (host, token) = t.split_once('=').ok_or_else(|| anyhow::anyhow!("--token wants STORE=TOKEN, got {t:?}"))?;
+            let (host, token) = t
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--token wants STORE=TOKEN, got {t:?}"))?;
             let store = config
                 .stores
                 .iter_mut()
@@ -106,7 +117,9 @@ impl SimulateArgs {
 
 pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listen = args.listen.clone();
         let running = crate::simulator::start(config, &listen).await?;
@@ -115,7 +128,13 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         let mut stores: Vec<_> = running.sim.stores.values().collect();
         stores.sort_by(|a, b| a.config.domain.cmp(&b.config.domain));
         for s in stores {
-            writeln!(out, "store {} token {} orders {}", s.config.domain, s.config.tokens.join(","), s.read_data().orders.len())?;
+            writeln!(
+                out,
+                "store {} token {} orders {}",
+                s.config.domain,
+                s.config.tokens.join(","),
+                s.read_data().orders.len()
+            )?;
         }
         out.flush()?;
         drop(out);

@@ -146,6 +146,8 @@ pub struct Simulator {
     pub stores: HashMap<String, Arc<SimStore>>,
     base_url: OnceLock<String>,
     files: FilesDir,
+    /// Set when the server stops; background bulk jobs end with it.
+    pub stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Simulator {
@@ -184,6 +186,7 @@ impl Simulator {
             stores,
             base_url: OnceLock::new(),
             files: FilesDir(dir),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -243,6 +246,9 @@ impl RunningSimulator {
 
 impl Drop for RunningSimulator {
     fn drop(&mut self) {
+        self.sim
+            .stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(task) = &self.task {
             task.abort();
         }
@@ -250,11 +256,17 @@ impl Drop for RunningSimulator {
 }
 
 /// Builds the stores and serves them on `listen` (port 0 picks a free port).
-pub async fn start(config: SimulatorConfig, listen: &str) -> Result<RunningSimulator, SimulatorError> {
+pub async fn start(
+    config: SimulatorConfig,
+    listen: &str,
+) -> Result<RunningSimulator, SimulatorError> {
     let listener = bind(listen).await?;
     let sim = tokio::task::spawn_blocking(move || Simulator::build(config))
         .await
-        .map_err(|e| SimulatorError::Listen { addr: listen.to_string(), source: std::io::Error::other(e) })??;
+        .map_err(|e| SimulatorError::Listen {
+            addr: listen.to_string(),
+            source: std::io::Error::other(e),
+        })??;
     serve_on(sim, listener)
 }
 
@@ -266,15 +278,26 @@ pub async fn serve(sim: Arc<Simulator>, listen: &str) -> Result<RunningSimulator
 async fn bind(listen: &str) -> Result<tokio::net::TcpListener, SimulatorError> {
     tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|source| SimulatorError::Listen { addr: listen.to_string(), source })
+        .map_err(|source| SimulatorError::Listen {
+            addr: listen.to_string(),
+            source,
+        })
 }
 
-fn serve_on(sim: Arc<Simulator>, listener: tokio::net::TcpListener) -> Result<RunningSimulator, SimulatorError> {
+fn serve_on(
+    sim: Arc<Simulator>,
+    listener: tokio::net::TcpListener,
+) -> Result<RunningSimulator, SimulatorError> {
     let addr = listener
         .local_addr()
-        .map_err(|source| SimulatorError::Listen { addr: "listener".to_string(), source })?;
+        .map_err(|source| SimulatorError::Listen {
+            addr: "listener".to_string(),
+            source,
+        })?;
     let public = sim.config.public_url.clone();
-    let _ = sim.base_url.set(public.unwrap_or_else(|| format!("http://{addr}")));
+    let _ = sim
+        .base_url
+        .set(public.unwrap_or_else(|| format!("http://{addr}")));
     control::spawn_churn(Arc::clone(&sim));
     let app = server::router(Arc::clone(&sim));
     let task = tokio::spawn(async move {
@@ -282,5 +305,9 @@ fn serve_on(sim: Arc<Simulator>, listener: tokio::net::TcpListener) -> Result<Ru
             tracing::error!(error = %err, "simulator server stopped");
         }
     });
-    Ok(RunningSimulator { addr, sim, task: Some(task) })
+    Ok(RunningSimulator {
+        addr,
+        sim,
+        task: Some(task),
+    })
 }

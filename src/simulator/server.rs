@@ -33,11 +33,7 @@ pub fn json_response(
     headers: &[(&'static str, String)],
 ) -> Response {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_string());
-    let mut resp = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-        text,
-    )
-        .into_response();
+    let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), text).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

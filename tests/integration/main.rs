@@ -5,4 +5,10 @@ mod support;
 
 mod crd_generated;
 mod manifest_validation;
+mod simulator_bulk_backfill;
+mod simulator_costs;
+mod simulator_graphql;
+mod simulator_schema_fidelity;
+mod simulator_scopes;
+mod simulator_throttling;
 mod test_database;

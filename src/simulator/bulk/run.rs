@@ -80,7 +80,8 @@ fn run(
     'fields: for root in roots_fields {
         let mut cursor: Option<String> = None;
         loop {
-            if cancel_requested(store, id) {
+            if cancel_requested(store, id) || sim.stopped.load(std::sync::atomic::Ordering::Relaxed)
+            {
                 finish(store, id, |op| {
                     op.status = BulkStatus::Canceled;
                     op.completed_at = Some(sim.clock.now_s());

@@ -143,12 +143,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
         }
     }
 
-    fn connection(
-        &mut self,
-        page: Page<R::Obj>,
-        field: &PlanField,
-        path: &mut Vec<Value>,
-    ) -> Out {
+    fn connection(&mut self, page: Page<R::Obj>, field: &PlanField, path: &mut Vec<Value>) -> Out {
         self.actual_cost += 2 + page.items.len() as u64;
         let mut out = Vec::with_capacity(field.children.len());
         for part in &field.children {

@@ -62,8 +62,14 @@ mod tests {
 
     #[test]
     fn keeps_field_order() {
-        let o = Out::Object(vec![("b".into(), Out::string("1")), ("a".into(), Out::List(vec![Out::Null]))]);
-        assert_eq!(serde_json::to_string(&o).expect("serialises"), r#"{"b":"1","a":[null]}"#);
+        let o = Out::Object(vec![
+            ("b".into(), Out::string("1")),
+            ("a".into(), Out::List(vec![Out::Null])),
+        ]);
+        assert_eq!(
+            serde_json::to_string(&o).expect("serialises"),
+            r#"{"b":"1","a":[null]}"#
+        );
         assert_eq!(o.get("b").and_then(Out::as_str), Some("1"));
     }
 }
