@@ -6,3 +6,4 @@ pub mod errors;
 pub mod execute;
 pub mod output;
 pub mod plan;
+pub mod values;
