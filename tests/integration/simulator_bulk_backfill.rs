@@ -372,3 +372,40 @@ async fn invalid_bulk_queries_come_back_as_user_errors() {
         "Bulk queries must contain at least one connection."
     );
 }
+
+#[tokio::test]
+async fn grouping_is_the_default_only_before_2026_01() {
+    let sim = Sim::start(60, |c| {
+        c.versions = vec!["2025-10".into(), "2026-10".into()]
+    })
+    .await;
+    let mut adjacency = Vec::new();
+    for version in ["2025-10", "2026-10"] {
+        let r = sim
+            .post(
+                DEMO,
+                version,
+                Some(TOKEN),
+                json!({"query": SUBMIT, "variables": {"q": BULK}}),
+            )
+            .await;
+        let id = r.body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let done = finished(&sim, &id).await;
+        let (_, jsonl) = download(&sim, done["url"].as_str().expect("url"), false).await;
+        // Grouped output never has a child line whose parent is not the last parent line.
+        let mut last_parent = String::new();
+        let mut grouped = true;
+        for line in jsonl.lines() {
+            let v: Value = serde_json::from_str(line).expect("json");
+            match v["__parentId"].as_str() {
+                None => last_parent = v["id"].as_str().expect("id").to_string(),
+                Some(p) => grouped &= p == last_parent,
+            }
+        }
+        adjacency.push(grouped);
+    }
+    assert_eq!(adjacency, vec![true, false]);
+}

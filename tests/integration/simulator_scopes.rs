@@ -105,3 +105,37 @@ async fn protected_customer_fields_are_redacted_unless_approved() {
                 .starts_with("This app is not approved to access the Order object")
     }));
 }
+
+#[tokio::test]
+async fn a_bulk_job_without_the_scope_fails_with_access_denied() {
+    let sim = Sim::start(20, |c| {
+        c.stores[0].scopes = ["read_products"].iter().map(|s| s.to_string()).collect();
+    })
+    .await;
+    let body = sim
+        .gql(
+            "mutation { bulkOperationRunQuery(query: \"{ orders { edges { node { id } } } }\") { bulkOperation { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for _ in 0..200 {
+        let op = sim
+            .gql(
+                "query($id: ID!) { bulkOperation(id: $id) { status errorCode url } }",
+                json!({"id": id}),
+            )
+            .await;
+        let op = &op["data"]["bulkOperation"];
+        if op["status"] == "FAILED" {
+            assert_eq!(op["errorCode"], "ACCESS_DENIED");
+            assert_eq!(op["url"], Value::Null);
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the job never failed");
+}

@@ -66,6 +66,25 @@ fn run(
             op.status = BulkStatus::Running;
         }
     });
+    // A job whose root connection needs a scope the app lacks fails with ACCESS_DENIED (§3.3).
+    let schema = Schema::served();
+    let root_type = schema.get("QueryRoot");
+    let denied = plan.fields.iter().any(|f| {
+        root_type.and_then(|q| q.field(&f.name)).is_some_and(|def| {
+            let (scopes, protected) = (&store.config.scopes, store.config.protected);
+            crate::simulator::scopes::check_field(schema, scopes, protected, "QueryRoot", def)
+                .is_err()
+        })
+    });
+    if denied {
+        finish(store, id, |op| {
+            op.status = BulkStatus::Failed;
+            op.error_code = Some("ACCESS_DENIED");
+            op.completed_at = Some(sim.clock.now_s());
+        });
+        stats::add(&store.stats.bulk_failed, 1);
+        return Ok(());
+    }
     let path = sim
         .files_dir()
         .join(format!("{}-{id}.jsonl", store.config.domain));

@@ -32,8 +32,13 @@ pub trait Resolver {
     fn resolve(&self, obj: &Self::Obj, field: &PlanField) -> Result<Resolved<Self::Obj>, GqlError>;
 }
 
+/// A field's definition and access verdict on one type, looked up once per request.
+type FieldCheck<'r> = (Option<&'r FieldDef>, Option<GqlError>);
+
 pub struct Executor<'r, R: Resolver> {
     pub resolver: &'r R,
+    /// Keyed by (type, planned field address): a page of 250 orders checks each field once.
+    checks: std::collections::HashMap<(&'static str, usize), FieldCheck<'r>>,
     pub schema: &'r Schema,
     pub errors: Vec<GqlError>,
     /// Objects and connections actually returned, per Shopify's formula.
@@ -46,6 +51,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
     pub fn new(resolver: &'r R, schema: &'r Schema) -> Self {
         Executor {
             resolver,
+            checks: std::collections::HashMap::new(),
             schema,
             errors: vec![],
             actual_cost: 0,
@@ -91,15 +97,25 @@ impl<'r, R: Resolver> Executor<'r, R> {
     fn field(
         &mut self,
         obj: &R::Obj,
-        type_name: &str,
+        type_name: &'static str,
         field: &PlanField,
         path: &mut Vec<Value>,
     ) -> Out {
-        let schema = self.schema;
-        let Some(def) = schema.get(type_name).and_then(|t| t.field(&field.name)) else {
+        let key = (type_name, field as *const PlanField as usize);
+        if !self.checks.contains_key(&key) {
+            let schema = self.schema;
+            let def = schema.get(type_name).and_then(|t| t.field(&field.name));
+            let denied = def.and_then(|d| self.resolver.check_access(type_name, d, field).err());
+            self.checks.insert(key, (def, denied));
+        }
+        let Some((def, denied)) = self.checks.get(&key) else {
             return Out::Null;
         };
-        if let Err(e) = self.resolver.check_access(type_name, def, field) {
+        if def.is_none() {
+            return Out::Null;
+        }
+        if let Some(e) = denied {
+            let e = e.clone();
             self.errors.push(e.at(field.pos).with_path(path));
             return Out::Null;
         }

@@ -28,6 +28,8 @@ pub struct PlanField {
     /// Return type; `None` for `__typename`.
     pub ty: Option<TypeRef>,
     pub pos: Pos,
+    /// Arguments the query left out and the schema default filled in.
+    pub defaulted: Vec<String>,
 }
 
 impl PlanField {
@@ -336,6 +338,7 @@ impl<'a> Planner<'a> {
                 condition: condition.map(str::to_string),
                 children: vec![],
                 ty: None,
+                defaulted: vec![],
                 pos,
             });
         }
@@ -379,10 +382,12 @@ impl<'a> Planner<'a> {
             args.insert(name.clone(), v);
         }
         let mut missing = Vec::new();
+        let mut defaulted = Vec::new();
         for arg in &def.args {
             if args.get(&arg.name).is_none_or(Value::is_null) {
                 if let Some(d) = &arg.default {
                     args.insert(arg.name.clone(), default_value(d));
+                    defaulted.push(arg.name.clone());
                 } else if arg.ty.is_non_null() {
                     missing.push(arg.name.clone());
                 }
@@ -442,6 +447,7 @@ impl<'a> Planner<'a> {
             condition: condition.map(str::to_string),
             children,
             ty: Some(def.ty.clone()),
+            defaulted,
             pos,
         })
     }

@@ -93,11 +93,8 @@ pub fn query_root<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
 pub fn mutation<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     match f.name.as_str() {
         "bulkOperationRunQuery" => {
-            let (op, errors) = bulk::submit(
-                ctx,
-                f.arg_str("query").unwrap_or(""),
-                f.arg_bool("groupObjects").unwrap_or(false),
-            );
+            let (op, errors) =
+                bulk::submit(ctx, f.arg_str("query").unwrap_or(""), group_objects(ctx, f));
             obj(Obj::BulkPayload(op.map(Rc::new), Rc::new(errors)))
         }
         "bulkOperationCancel" => {
@@ -105,6 +102,15 @@ pub fn mutation<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
             obj(Obj::BulkPayload(op.map(Rc::new), Rc::new(errors)))
         }
         other => Err(not_served("Mutation", other)),
+    }
+}
+
+/// Grouping was the default before 2026-01 and is opt-in from 2026-01 (reference §3.1).
+fn group_objects(ctx: &Ctx<'_>, f: &PlanField) -> bool {
+    if f.defaulted.iter().any(|a| a == "groupObjects") {
+        ctx.version.served.as_str() < "2026-01"
+    } else {
+        f.arg_bool("groupObjects").unwrap_or(false)
     }
 }
 
