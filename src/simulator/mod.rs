@@ -60,6 +60,7 @@ pub struct ApiVersion {
 #[derive(Debug)]
 pub struct SimStore {
     pub config: StoreConfig,
+    grants: RwLock<Arc<config::Grants>>,
     pub clock: Arc<SimClock>,
     data: RwLock<StoreData>,
     pub bucket: Mutex<Bucket>,
@@ -89,6 +90,21 @@ impl SimStore {
         match self.data.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The grants in force now; a request keeps the snapshot it started with.
+    pub fn grants(&self) -> Arc<config::Grants> {
+        match self.grants.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    pub fn set_grants(&self, grants: config::Grants) {
+        match self.grants.write() {
+            Ok(mut g) => *g = Arc::new(grants),
+            Err(p) => *p.into_inner() = Arc::new(grants),
         }
     }
 
@@ -158,8 +174,14 @@ impl Simulator {
         for sc in &config.stores {
             let data = data::generate::generate(&sc.data);
             let (max, rate) = sc.plan.bucket();
+            let grants = config::Grants {
+                tokens: sc.tokens.clone(),
+                scopes: sc.scopes.clone(),
+                protected: sc.protected,
+            };
             let store = SimStore {
                 config: sc.clone(),
+                grants: RwLock::new(Arc::new(grants)),
                 clock: Arc::clone(&clock),
                 data: RwLock::new(data),
                 bucket: Mutex::new(Bucket::new(max, rate, clock.now_ms())),

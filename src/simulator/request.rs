@@ -119,10 +119,12 @@ pub fn execute(
     }
     let (data, errs, actual) = {
         let data = store.read_data();
+        let grants = store.grants();
         let ctx = Ctx {
             sim,
             store,
             data: &data,
+            grants: &grants,
             version,
             now: (now_ms / 1000.0).floor() as i64,
             bulk: false,

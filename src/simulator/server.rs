@@ -67,7 +67,7 @@ fn authenticate<'s>(
     let token = headers
         .get("x-shopify-access-token")
         .and_then(|t| t.to_str().ok());
-    if !token.is_some_and(|t| store.config.tokens.iter().any(|k| k == t)) {
+    if !token.is_some_and(|t| store.grants().tokens.iter().any(|k| k == t)) {
         add(&store.stats.unauthorized, 1);
         let body = json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"});
         return Err(Box::new(json_response(401, &body, &[])));
@@ -184,7 +184,7 @@ async fn access_scopes(State(sim): State<Arc<Simulator>>, headers: HeaderMap) ->
         Err(resp) => return *resp,
     };
     let scopes: Vec<Value> = store
-        .config
+        .grants()
         .scopes
         .iter()
         .map(|s| json!({"handle": s}))

@@ -229,3 +229,39 @@ async fn injected_faults_look_like_shopify_failures() {
     let stats = sim.stats().await;
     assert!(stats["injected_faults"].as_u64().expect("n") >= 3);
 }
+
+#[tokio::test]
+async fn tokens_rotate_and_scopes_change_while_running() {
+    let sim = Sim::start(20, |_| {}).await;
+    let q = json!({"query": "{ currentAppInstallation { accessScopes { handle } } }"});
+    let grants = format!("/_sim/stores/{DEMO}/grants");
+    sim.control(
+        Method::PUT,
+        &grants,
+        Some(json!({"tokens": ["shpat_rotated"], "scopes": ["read_orders"]})),
+    )
+    .await;
+    assert_eq!(
+        sim.post(DEMO, "2026-10", Some(TOKEN), q.clone())
+            .await
+            .status,
+        401
+    );
+    let r = sim.post(DEMO, "2026-10", Some("shpat_rotated"), q).await;
+    assert_eq!(
+        r.body["data"]["currentAppInstallation"]["accessScopes"],
+        json!([{"handle": "read_orders"}])
+    );
+    let rest = sim
+        .client
+        .get(sim.url("/admin/oauth/access_scopes.json"))
+        .header("Host", DEMO)
+        .header("X-Shopify-Access-Token", "shpat_rotated")
+        .send()
+        .await
+        .expect("rest");
+    assert_eq!(
+        rest.json::<Value>().await.expect("json"),
+        json!({"access_scopes": [{"handle": "read_orders"}]})
+    );
+}

@@ -71,7 +71,8 @@ fn run(
     let root_type = schema.get("QueryRoot");
     let denied = plan.fields.iter().any(|f| {
         root_type.and_then(|q| q.field(&f.name)).is_some_and(|def| {
-            let (scopes, protected) = (&store.config.scopes, store.config.protected);
+            let grants = store.grants();
+            let (scopes, protected) = (&grants.scopes, grants.protected);
             crate::simulator::scopes::check_field(schema, scopes, protected, "QueryRoot", def)
                 .is_err()
         })
@@ -117,10 +118,12 @@ fn run(
             let has_next = {
                 let data = store.read_data();
                 let version = sim.version_for("");
+                let grants = store.grants();
                 let ctx = Ctx {
                     sim,
                     store,
                     data: &data,
+                    grants: &grants,
                     version: &version,
                     now: sim.clock.now_s(),
                     bulk: false,

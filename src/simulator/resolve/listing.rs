@@ -135,7 +135,7 @@ pub fn orders<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     let sort = f.arg_str("sortKey").unwrap_or("PROCESSED_AT");
     let query = search::parse(f.arg_str("query").unwrap_or(""));
     let now = ctx.now;
-    let scopes = &ctx.store.config.scopes;
+    let scopes = &ctx.grants.scopes;
     let data = ctx.data;
     let accept = |o: &'a OrderRec| {
         (scopes::order_visible(scopes, o.created_at, now)
@@ -410,7 +410,7 @@ impl Searchable for CustomerSearch<'_> {
 pub fn orders_count<'a>(ctx: &Ctx<'a>, f: &PlanField) -> (u64, bool) {
     let query: Query = search::parse(f.arg_str("query").unwrap_or(""));
     let limit = f.arg_i64("limit").map_or(u64::MAX, |l| l.max(0) as u64);
-    let scopes = &ctx.store.config.scopes;
+    let scopes = &ctx.grants.scopes;
     let mut n = 0u64;
     for o in &ctx.data.orders {
         if scopes::order_visible(scopes, o.created_at, ctx.now)

@@ -94,6 +94,7 @@ pub struct Ctx<'a> {
     pub sim: &'a std::sync::Arc<Simulator>,
     pub store: &'a std::sync::Arc<SimStore>,
     pub data: &'a StoreData,
+    pub grants: &'a super::config::Grants,
     pub version: &'a ApiVersion,
     pub now: Ts,
     /// Inside a bulk operation: connections return everything.
@@ -188,8 +189,8 @@ impl<'a> Resolver for Ctx<'a> {
     ) -> std::result::Result<(), GqlError> {
         let result = super::scopes::check_field(
             Schema::served(),
-            &self.store.config.scopes,
-            self.store.config.protected,
+            &self.grants.scopes,
+            self.grants.protected,
             owner,
             def,
         );

@@ -123,13 +123,12 @@ pub fn find_node<'a>(ctx: &Ctx<'a>, id: &str) -> Result<'a> {
         ));
     };
     if let Some(access) = Schema::served().get(ty).and_then(|t| t.access.as_ref())
-        && !scopes::granted(&ctx.store.config.scopes, access)
+        && !scopes::granted(&ctx.grants.scopes, access)
     {
         return Err(access_denied("node", &access.text));
     }
     let data = ctx.data;
-    let visible =
-        |o: &OrderRec| scopes::order_visible(&ctx.store.config.scopes, o.created_at, ctx.now);
+    let visible = |o: &OrderRec| scopes::order_visible(&ctx.grants.scopes, o.created_at, ctx.now);
     let order_child = |base: u64, per: u64| -> Option<(OrderRef<'a>, usize)> {
         let offset = n.checked_sub(base)?;
         let o = data.order_by_index(offset / per).filter(|o| visible(o))?;
@@ -212,8 +211,7 @@ pub fn app<'a>(ctx: &Ctx<'a>, name: &str) -> Result<'a> {
     match name {
         "id" => val(gid("AppInstallation", ctx.store.app_installation_id())),
         "accessScopes" => Ok(Resolved::List(
-            ctx.store
-                .config
+            ctx.grants
                 .scopes
                 .iter()
                 .map(|s| Obj::Scope(s.as_str()))
