@@ -11,5 +11,6 @@ mod simulator_costs;
 mod simulator_graphql;
 mod simulator_schema_fidelity;
 mod simulator_scopes;
+mod simulator_served_fields;
 mod simulator_throttling;
 mod test_database;

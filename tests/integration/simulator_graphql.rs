@@ -294,3 +294,27 @@ async fn orders_carry_their_children_and_current_app_scopes() {
         }
     }
 }
+
+#[tokio::test]
+async fn free_text_search_matches_names_emails_and_tags() {
+    let sim = Sim::start(100, |_| {}).await;
+    let body = sim
+        .gql(
+            "{ orders(first: 5, query: \"#1042\") { nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["orders"]["nodes"], json!([{"name": "#1042"}]));
+    let body = sim
+        .gql(
+            "{ orders(first: 250, query: \"vip\") { nodes { tags } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = body["data"]["orders"]["nodes"].as_array().expect("nodes");
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["tags"].as_array().expect("tags").contains(&json!("vip")))
+    );
+}

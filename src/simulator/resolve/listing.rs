@@ -56,6 +56,18 @@ impl Searchable for OrderSearch<'_, '_> {
                 FulfillmentState::OnHold => vec!["on_hold", "unfulfilled"],
             }),
             "return_status" => FieldValue::Text(o.returns.search()),
+            // Free text matches the order name, the customer's email and the tags.
+            "default" => {
+                let mut words = vec![format!("#{}", o.number())];
+                if let Some(c) = o
+                    .customer
+                    .and_then(|c| self.ctx.data.customers.get(c as usize))
+                {
+                    words.push(c.email());
+                }
+                words.extend(o.tag_list().into_iter().map(str::to_string));
+                FieldValue::OwnedSet(words)
+            }
             "email" => FieldValue::Owned(
                 o.customer
                     .and_then(|c| self.ctx.data.customers.get(c as usize))
