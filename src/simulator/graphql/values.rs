@@ -53,3 +53,13 @@ pub fn check_value(schema: &Schema, ty: &TypeRef, v: &Value) -> Result<(), Strin
         }
     }
 }
+
+/// A variable's declared type as a schema type reference.
+pub fn type_ref(t: &graphql_parser::query::Type<String>) -> TypeRef {
+    use graphql_parser::query::Type;
+    match t {
+        Type::NamedType(n) => TypeRef::Named(n.clone()),
+        Type::ListType(inner) => TypeRef::List(Box::new(type_ref(inner))),
+        Type::NonNullType(inner) => TypeRef::NonNull(Box::new(type_ref(inner))),
+    }
+}
