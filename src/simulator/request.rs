@@ -52,10 +52,11 @@ fn cost_block(store: &SimStore, now_ms: f64, requested: u64, actual: Option<u64>
     })
 }
 
-/// Executes a request body for `store`; `request_id` goes into internal errors.
+/// Executes a request body for `store`; `cost_debug` adds the per-field cost breakdown.
 pub fn execute(
     sim: &Arc<Simulator>,
     store: &Arc<SimStore>,
+    cost_debug: bool,
     version: &ApiVersion,
     body: &[u8],
 ) -> Answer {
@@ -145,12 +146,15 @@ pub fn execute(
     };
     add(&store.stats.cost_actual, actual);
     store.bucket().refund((requested - actual) as f64, now_ms);
+    let mut cost = cost_block(store, now_ms, requested, Some(actual));
+    if cost_debug && let Value::Object(m) = &mut cost {
+        m.insert(
+            "fields".into(),
+            Value::Array(cost::breakdown(&planned, schema)),
+        );
+    }
     Answer {
         status: 200,
-        body: envelope(
-            Some(data),
-            &errs,
-            cost_block(store, now_ms, requested, Some(actual)),
-        ),
+        body: envelope(Some(data), &errs, cost),
     }
 }

@@ -145,7 +145,14 @@ async fn serve_graphql(
             &extra,
         );
     }
-    let answer = request::execute(&sim, &store, &version, &body);
+    // `Shopify-GraphQL-Cost-Debug: 1` (older docs: `X-GraphQL-Cost-Include-Fields: true`) adds a per-field breakdown.
+    let cost_debug = headers
+        .get("shopify-graphql-cost-debug")
+        .is_some_and(|v| v == "1")
+        || headers
+            .get("x-graphql-cost-include-fields")
+            .is_some_and(|v| v == "true");
+    let answer = request::execute(&sim, &store, cost_debug, &version, &body);
     json_response(answer.status, &answer.body, &extra)
 }
 

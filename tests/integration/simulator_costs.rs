@@ -95,3 +95,31 @@ async fn actual_cost_is_refunded_and_over_the_cap_is_refused() {
     );
     assert_eq!(sim.stats().await["max_cost_exceeded"], 1);
 }
+
+#[tokio::test]
+async fn the_cost_debug_header_breaks_the_cost_down_by_field() {
+    let sim = Sim::start(30, |_| {}).await;
+    let resp = sim
+        .client
+        .post(sim.url("/admin/api/2026-10/graphql.json"))
+        .header("Host", crate::support::simulator::DEMO)
+        .header("X-Shopify-Access-Token", crate::support::simulator::TOKEN)
+        .header("Shopify-GraphQL-Cost-Debug", "1")
+        .json(&json!({"query": "{ orders(first: 10) { nodes { id totalPriceSet { shopMoney { amount } } } } }"}))
+        .send()
+        .await
+        .expect("request");
+    let body: serde_json::Value = resp.json().await.expect("json");
+    let fields = body["extensions"]["cost"]["fields"]
+        .as_array()
+        .expect("fields");
+    assert_eq!(
+        fields[0],
+        json!({"path": ["orders"], "definedCost": 2, "requestedTotalCost": 32, "requestedChildrenCost": 30})
+    );
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["path"] == json!(["orders", "nodes", "totalPriceSet", "shopMoney"]))
+    );
+}
