@@ -318,3 +318,17 @@ async fn free_text_search_matches_names_emails_and_tags() {
             .all(|n| n["tags"].as_array().expect("tags").contains(&json!("vip")))
     );
 }
+
+#[tokio::test]
+async fn counts_are_exact_up_to_the_limit() {
+    let sim = Sim::start(120, |_| {}).await;
+    let body = sim.gql("{ all: ordersCount { count precision } capped: ordersCount(limit: 50) { count precision } }", json!({})).await;
+    assert_eq!(
+        body["data"]["all"],
+        json!({"count": 120, "precision": "EXACT"})
+    );
+    assert_eq!(
+        body["data"]["capped"],
+        json!({"count": 50, "precision": "AT_LEAST"})
+    );
+}

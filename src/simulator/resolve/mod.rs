@@ -86,7 +86,8 @@ pub enum Obj<'a> {
     Bulk(Rc<BulkOp>),
     BulkPayload(Option<Rc<BulkOp>>, Rc<Vec<UserErr>>),
     UserError(Rc<UserErr>),
-    Count(u64),
+    /// A count and whether it is exact (`AT_LEAST` once a limit is hit, §2.8).
+    Count(u64, bool),
 }
 
 /// One request's view of a store.
@@ -177,7 +178,7 @@ impl<'a> Resolver for Ctx<'a> {
             Obj::Bulk(_) => "BulkOperation",
             Obj::BulkPayload(..) => "BulkOperationRunQueryPayload",
             Obj::UserError(_) => "BulkOperationUserError",
-            Obj::Count(_) => "Count",
+            Obj::Count(..) => "Count",
         }
     }
 
@@ -264,9 +265,9 @@ impl<'a> Resolver for Ctx<'a> {
                 "code" => val(e.code),
                 _ => Err(not_served("BulkOperationUserError", name)),
             },
-            Obj::Count(n) => match name {
+            Obj::Count(n, exact) => match name {
                 "count" => val(*n),
-                "precision" => val("EXACT"),
+                "precision" => val(if *exact { "EXACT" } else { "AT_LEAST" }),
                 _ => Err(not_served("Count", name)),
             },
         }

@@ -30,8 +30,8 @@ pub fn query_root<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
         "productVariants" => listing::product_variants(ctx, f),
         "customers" => listing::customers(ctx, f),
         "ordersCount" => {
-            let (n, _exact) = listing::orders_count(ctx, f);
-            obj(Obj::Count(n))
+            let (n, exact) = listing::orders_count(ctx, f);
+            obj(Obj::Count(n, exact))
         }
         "order" => typed("Order"),
         "product" => typed("Product"),
