@@ -134,6 +134,12 @@ async fn serve_graphql(
         }
         return json_response(status, &json!({"errors": message}), &extra);
     }
+    if roll < faults.reset_rate + faults.error_rate + faults.internal_error_rate {
+        add(&store.stats.injected_faults, 1);
+        let body =
+            json!({"errors": [crate::simulator::graphql::errors::internal(&request_id).to_json()]});
+        return json_response(200, &body, &extra);
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|c| c.to_str().ok())

@@ -265,3 +265,77 @@ async fn tokens_rotate_and_scopes_change_while_running() {
         json!({"access_scopes": [{"handle": "read_orders"}]})
     );
 }
+
+#[tokio::test]
+async fn slow_bulk_jobs_report_growing_counts_and_internal_errors_are_http_200() {
+    let sim = Sim::start(600, |c| c.clock_speed = 0.0).await;
+    let faults = format!("/_sim/stores/{DEMO}/faults");
+    sim.control(
+        Method::PUT,
+        &faults,
+        Some(json!({"bulk_objects_per_s": 10})),
+    )
+    .await;
+    let submit = sim
+        .gql(
+            "mutation { bulkOperationRunQuery(query: \"{ orders { edges { node { id } } } }\") { bulkOperation { id } } }",
+            json!({}),
+        )
+        .await;
+    let id = submit["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let poll = "query($id: ID!) { bulkOperation(id: $id) { status objectCount } }";
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        let op = sim.gql(poll, json!({"id": id})).await["data"]["bulkOperation"].clone();
+        if op["status"] == "COMPLETED" {
+            break;
+        }
+        let n: u64 = op["objectCount"]
+            .as_str()
+            .expect("string count")
+            .parse()
+            .expect("n");
+        if op["status"] == "RUNNING" && n > 0 && seen.last() != Some(&n) {
+            seen.push(n);
+        }
+        // 250 objects at 10/s need 25 simulated seconds per page.
+        sim.control(
+            Method::POST,
+            "/_sim/clock",
+            Some(json!({"advance_seconds": 10})),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        seen.len() >= 2 && seen.windows(2).all(|w| w[0] < w[1]),
+        "counts while running: {seen:?}"
+    );
+
+    sim.control(
+        Method::PUT,
+        &faults,
+        Some(json!({"internal_error_rate": 1.0})),
+    )
+    .await;
+    let r = sim
+        .post(
+            DEMO,
+            "2026-10",
+            Some(TOKEN),
+            json!({"query": "{ shop { name } }"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["code"],
+        "INTERNAL_SERVER_ERROR"
+    );
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["requestId"],
+        r.headers["x-request-id"].to_str().expect("id")
+    );
+}

@@ -91,6 +91,7 @@ fn run(
         .join(format!("{}-{id}.jsonl", store.config.domain));
     let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
     let (mut objects, mut roots, mut bytes) = (0u64, 0u64, 0u64);
+    let mut reported = 0u64;
     let roots_fields: Vec<&PlanField> = plan
         .fields
         .iter()
@@ -166,6 +167,19 @@ fn run(
             };
             file.write_all(&buf)?;
             bytes += buf.len() as u64;
+            let rate = store.faults().bulk_objects_per_s;
+            if rate > 0.0 {
+                // Wait in simulated time, so a frozen clock moved by /_sim/clock also works.
+                let until = sim.clock.now_ms() + (objects - reported) as f64 / rate * 1000.0;
+                while sim.clock.now_ms() < until
+                    && !cancel_requested(store, id)
+                    && !sim.stopped.load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    let left = sim.clock.real_duration(until - sim.clock.now_ms());
+                    std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+                }
+            }
+            reported = objects;
             finish(store, id, |op| {
                 op.object_count = objects;
                 op.root_object_count = roots;
