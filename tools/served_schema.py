@@ -121,6 +121,8 @@ def main(path):
                 default = f" = {a['defaultValue']}" if a["defaultValue"] is not None else ""
                 args.append(f"{a['name']}: {render(a['type'])}{default}")
             line = "  " + fname + ("(" + ", ".join(args) + ")" if args else "") + ": " + render(f["type"])
+            if f.get("isDeprecated"):
+                line += f" @deprecated(reason: {json.dumps(f.get('deprecationReason') or 'No longer supported')})"
             if f.get("isProtected"):
                 line += f' @protected(content: "{f["protectedContent"]}")'
             if (tname, fname) in access:

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::graphql::errors::{self, GqlError};
 use super::graphql::execute::Executor;
 use super::graphql::output::Out;
-use super::graphql::plan::{self, PlanFailure};
+use super::graphql::plan::{self, PlanFailure, PlanField};
 use super::resolve::{Ctx, Obj};
 use super::schema::Schema;
 use super::stats::add;
@@ -29,6 +29,21 @@ pub struct GraphqlBody {
 pub struct Answer {
     pub status: u16,
     pub body: Out,
+    /// The query selected a deprecated field (`X-Shopify-API-Deprecated-Reason`, §1.1).
+    pub deprecated: bool,
+}
+
+/// Whether any planned field is deprecated on the type it is selected from.
+fn touches_deprecated(schema: &Schema, owner: &str, fields: &[PlanField]) -> bool {
+    fields.iter().any(|f| {
+        let on = f.condition.as_deref().unwrap_or(owner);
+        match schema.get(on).and_then(|t| t.field(&f.name)) {
+            Some(def) => {
+                def.deprecated.is_some() || touches_deprecated(schema, def.ty.base(), &f.children)
+            }
+            None => false,
+        }
+    })
 }
 
 fn envelope(data: Option<Out>, errors: &[GqlError], cost: Value) -> Out {
@@ -68,6 +83,7 @@ pub fn execute(
         return Answer {
             status: 400,
             body: Out::Value(json!({"errors": {"query": "Required parameter missing or invalid"}})),
+            deprecated: false,
         };
     };
     let query = req.query.unwrap_or_default();
@@ -84,6 +100,7 @@ pub fn execute(
             return Answer {
                 status: 400,
                 body: Out::Value(json!({"errors": [e.to_json()]})),
+                deprecated: false,
             };
         }
         Err(PlanFailure::Invalid(errs)) => {
@@ -91,6 +108,7 @@ pub fn execute(
             return Answer {
                 status: 200,
                 body: envelope(None, &errs, cost_block(store, now_ms, 0, None)),
+                deprecated: false,
             };
         }
     };
@@ -102,6 +120,7 @@ pub fn execute(
         return Answer {
             status: 200,
             body: envelope(None, &errs, cost_block(store, now_ms, requested, None)),
+            deprecated: false,
         };
     }
     let admitted = if store.take_throttle_storm() {
@@ -116,6 +135,7 @@ pub fn execute(
         return Answer {
             status: 200,
             body: envelope(None, &errs, cost_block(store, now_ms, requested, None)),
+            deprecated: false,
         };
     }
     let (data, errs, actual) = {
@@ -153,8 +173,15 @@ pub fn execute(
             Value::Array(cost::breakdown(&planned, schema)),
         );
     }
+    let root = if planned.mutation {
+        "Mutation"
+    } else {
+        "QueryRoot"
+    };
+    let deprecated = touches_deprecated(schema, root, &planned.fields);
     Answer {
         status: 200,
         body: envelope(Some(data), &errs, cost),
+        deprecated,
     }
 }

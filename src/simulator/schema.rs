@@ -92,6 +92,8 @@ pub struct FieldDef {
     pub access: Option<Access>,
     /// `name`, `email`, `phone` or `address` for protected customer data (§7).
     pub protected: Option<String>,
+    /// Shopify's deprecation reason, when the field is deprecated in the served version.
+    pub deprecated: Option<String>,
 }
 
 impl FieldDef {
@@ -252,6 +254,11 @@ fn field_of(f: &graphql_parser::schema::Field<String>) -> FieldDef {
             .iter()
             .find(|d| d.name == "protected")
             .and_then(|d| string_arg(&d.arguments, "content")),
+        deprecated: f
+            .directives
+            .iter()
+            .find(|d| d.name == "deprecated")
+            .and_then(|d| string_arg(&d.arguments, "reason")),
     }
 }
 

@@ -159,6 +159,11 @@ async fn serve_graphql(
             .get("x-graphql-cost-include-fields")
             .is_some_and(|v| v == "true");
     let answer = request::execute(&sim, &store, cost_debug, &version, &body);
+    if answer.deprecated {
+        // The value Shopify sends points at its deprecation practices [inferred].
+        let reason = "https://shopify.dev/api/usage/versioning#deprecation-practices";
+        extra.push(("x-shopify-api-deprecated-reason", reason.to_string()));
+    }
     json_response(answer.status, &answer.body, &extra)
 }
 

@@ -332,3 +332,29 @@ async fn counts_are_exact_up_to_the_limit() {
         json!({"count": 50, "precision": "AT_LEAST"})
     );
 }
+
+#[tokio::test]
+async fn deprecated_fields_are_flagged_in_a_response_header() {
+    let sim = Sim::start(20, |_| {}).await;
+    let plain = sim.post(DEMO, "2026-10", Some(TOKEN), json!({"query": "{ customers(first: 1) { nodes { defaultEmailAddress { emailAddress } } } }"})).await;
+    assert!(
+        plain
+            .headers
+            .get("x-shopify-api-deprecated-reason")
+            .is_none()
+    );
+    let old = sim
+        .post(
+            DEMO,
+            "2026-10",
+            Some(TOKEN),
+            json!({"query": "{ customers(first: 1) { nodes { email } } }"}),
+        )
+        .await;
+    assert!(old.headers.get("x-shopify-api-deprecated-reason").is_some());
+    assert!(
+        old.body["data"]["customers"]["nodes"][0]["email"]
+            .as_str()
+            .is_some_and(|e| e.contains('@'))
+    );
+}

@@ -165,6 +165,9 @@ fn every_served_type_field_argument_and_enum_value_matches_shopify() {
                     render(&rf["type"])
                 ));
             }
+            if (rf["isDeprecated"] == true) != f.deprecated.is_some() {
+                problems.push(format!("{name}.{} deprecation differs", f.name));
+            }
             let protected = rf["isProtected"] == true;
             if protected != f.protected.is_some()
                 || (protected && rf["protectedContent"].as_str() != f.protected.as_deref())
