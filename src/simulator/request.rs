@@ -93,7 +93,13 @@ pub fn execute(
     };
     let schema = Schema::served();
     let now_ms = sim.clock.now_ms();
-    let planned = match plan::plan(schema, &query, &variables, req.operation_name.as_deref()) {
+    let planned = match plan::plan_for_version(
+        schema,
+        &query,
+        &variables,
+        req.operation_name.as_deref(),
+        &version.served,
+    ) {
         Ok(p) => p,
         Err(PlanFailure::Syntax(e)) => {
             add(&store.stats.invalid_queries, 1);

@@ -126,6 +126,51 @@ impl TypeDef {
     }
 }
 
+/// Something the served slice has only from a given API version on; the
+/// fidelity test checks each gate against Shopify's file for every version.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate {
+    pub type_name: &'static str,
+    /// A field, or an enum value when `type_name` is an enum.
+    pub member: &'static str,
+    /// An argument of that field, when only the argument is new.
+    pub arg: Option<&'static str>,
+    pub since: &'static str,
+}
+
+/// Differences between 2026-01 … 2026-10 within the served slice (reference §1.3).
+pub const VERSION_GATES: &[Gate] = &[
+    Gate {
+        type_name: "InventoryLevel",
+        member: "isActive",
+        arg: None,
+        since: "2026-04",
+    },
+    Gate {
+        type_name: "InventoryItem",
+        member: "inventoryLevels",
+        arg: Some("includeInactive"),
+        since: "2026-04",
+    },
+    Gate {
+        type_name: "OrderDisplayFulfillmentStatus",
+        member: "FULFILLMENT_NOT_REQUIRED",
+        arg: None,
+        since: "2026-10",
+    },
+];
+
+/// Whether `type_name.member` (and `arg`, if given) exists in `version`.
+/// `unstable` and any name that is not a date sort after every release.
+pub fn available(type_name: &str, member: &str, arg: Option<&str>, version: &str) -> bool {
+    VERSION_GATES
+        .iter()
+        .filter(|g| {
+            g.type_name == type_name && g.member == member && (g.arg.is_none() || g.arg == arg)
+        })
+        .all(|g| version >= g.since)
+}
+
 /// Every served type by name.
 #[derive(Debug)]
 pub struct Schema {

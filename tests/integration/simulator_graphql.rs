@@ -358,3 +358,20 @@ async fn deprecated_fields_are_flagged_in_a_response_header() {
             .is_some_and(|e| e.contains('@'))
     );
 }
+
+#[tokio::test]
+async fn each_version_serves_its_own_fields() {
+    let sim = Sim::start(10, |_| {}).await;
+    let q = json!({"query": "{ productVariants(first: 1) { nodes { inventoryItem { inventoryLevels(first: 1) { nodes { isActive } } } } } }"});
+    let old = sim.post(DEMO, "2026-01", Some(TOKEN), q.clone()).await;
+    assert_eq!(
+        old.body["errors"][0]["extensions"]["code"],
+        "undefinedField"
+    );
+    assert_eq!(
+        old.body["errors"][0]["message"],
+        "Field 'isActive' doesn't exist on type 'InventoryLevel'"
+    );
+    let new = sim.post(DEMO, "2026-04", Some(TOKEN), q).await;
+    assert!(new.body.get("errors").is_none(), "{}", new.body);
+}

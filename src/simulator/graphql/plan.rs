@@ -66,13 +66,27 @@ pub(super) struct Planner<'a> {
     pub(super) operation: String,
     pub(super) used_variables: HashSet<String>,
     pub(super) used_fragments: HashSet<String>,
+    /// The served API version; gates fields added in later versions.
+    pub(super) version: String,
 }
 
+/// Plans against the newest served version.
 pub fn plan(
     schema: &Schema,
     query: &str,
     variables: &Map<String, Value>,
     operation_name: Option<&str>,
+) -> Result<Plan, PlanFailure> {
+    plan_for_version(schema, query, variables, operation_name, "unstable")
+}
+
+/// Plans against `version`: fields added later are unknown there (`schema::VERSION_GATES`).
+pub fn plan_for_version(
+    schema: &Schema,
+    query: &str,
+    variables: &Map<String, Value>,
+    operation_name: Option<&str>,
+    version: &str,
 ) -> Result<Plan, PlanFailure> {
     let doc: Document<String> = graphql_parser::parse_query(query).map_err(|e| {
         PlanFailure::Syntax(GqlError::new(
@@ -123,6 +137,7 @@ pub fn plan(
         operation: operation_label(op),
         used_variables: HashSet::new(),
         used_fragments: HashSet::new(),
+        version: version.to_string(),
     };
     for def in var_defs {
         let provided = variables.get(&def.name).cloned();

@@ -182,13 +182,20 @@ impl<'a> Planner<'a> {
             });
         }
         let schema = self.schema;
-        let Some(def) = schema.get(owner).and_then(|t| t.field(&f.name)) else {
+        let in_version = crate::simulator::schema::available(owner, &f.name, None, &self.version);
+        let Some(def) = schema
+            .get(owner)
+            .and_then(|t| t.field(&f.name))
+            .filter(|_| in_version)
+        else {
             self.errors.push(undefined_field(owner, &f.name).at(pos));
             return None;
         };
         let mut args = Map::new();
         for (name, value) in &f.arguments {
-            let Some(arg) = def.arg(name) else {
+            let arg_in_version =
+                crate::simulator::schema::available(owner, &f.name, Some(name), &self.version);
+            let Some(arg) = def.arg(name).filter(|_| arg_in_version) else {
                 self.errors.push(
                     GqlError::new(
                         format!("Field '{}' doesn't accept argument '{name}'", f.name),
