@@ -6,6 +6,7 @@ mod support;
 mod crd_generated;
 mod manifest_validation;
 mod simulator_bulk_backfill;
+mod simulator_cli;
 mod simulator_control;
 mod simulator_costs;
 mod simulator_graphql;
