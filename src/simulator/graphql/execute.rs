@@ -37,8 +37,9 @@ type FieldCheck<'r> = (Option<&'r FieldDef>, Option<GqlError>);
 
 pub struct Executor<'r, R: Resolver> {
     pub resolver: &'r R,
-    /// Keyed by (type, planned field address): a page of 250 orders checks each field once.
-    checks: std::collections::HashMap<(&'static str, usize), FieldCheck<'r>>,
+    /// Keyed by (type, planned field address): a page of 250 orders checks each
+    /// field once. A request has a few dozen keys, so a scan beats hashing.
+    checks: Vec<((&'static str, usize), FieldCheck<'r>)>,
     pub schema: &'r Schema,
     pub errors: Vec<GqlError>,
     /// Objects and connections actually returned, per Shopify's formula.
@@ -51,7 +52,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
     pub fn new(resolver: &'r R, schema: &'r Schema) -> Self {
         Executor {
             resolver,
-            checks: std::collections::HashMap::new(),
+            checks: Vec::new(),
             schema,
             errors: vec![],
             actual_cost: 0,
@@ -102,15 +103,22 @@ impl<'r, R: Resolver> Executor<'r, R> {
         path: &mut Vec<Value>,
     ) -> Out {
         let key = (type_name, field as *const PlanField as usize);
-        if !self.checks.contains_key(&key) {
-            let schema = self.schema;
-            let def = schema.get(type_name).and_then(|t| t.field(&field.name));
-            let denied = def.and_then(|d| self.resolver.check_access(type_name, d, field).err());
-            self.checks.insert(key, (def, denied));
-        }
-        let Some((def, denied)) = self.checks.get(&key) else {
-            return Out::Null;
+        let found = self
+            .checks
+            .iter()
+            .position(|(k, _)| k.1 == key.1 && std::ptr::eq(k.0, key.0));
+        let slot = match found {
+            Some(slot) => slot,
+            None => {
+                let schema = self.schema;
+                let def = schema.get(type_name).and_then(|t| t.field(&field.name));
+                let denied =
+                    def.and_then(|d| self.resolver.check_access(type_name, d, field).err());
+                self.checks.push((key, (def, denied)));
+                self.checks.len() - 1
+            }
         };
+        let (def, denied) = &self.checks[slot].1;
         if def.is_none() {
             return Out::Null;
         }
