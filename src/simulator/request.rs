@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
 use super::graphql::errors::{self, GqlError};
@@ -28,7 +30,8 @@ pub struct GraphqlBody {
 /// HTTP status and JSON body.
 pub struct Answer {
     pub status: u16,
-    pub body: Out,
+    /// The JSON text of the answer.
+    pub body: String,
     /// The query selected a deprecated field (`X-Shopify-API-Deprecated-Reason`, §1.1).
     pub deprecated: bool,
 }
@@ -46,17 +49,24 @@ fn touches_deprecated(schema: &Schema, owner: &str, fields: &[PlanField]) -> boo
     })
 }
 
-fn envelope(data: Option<Out>, errors: &[GqlError], cost: Value) -> Out {
+fn envelope(data: Option<Out<'_>>, errors: &[GqlError], cost: Value) -> String {
     let mut m = Vec::with_capacity(3);
     if !errors.is_empty() {
         let list = errors.iter().map(GqlError::to_json).collect();
-        m.push(("errors".into(), Out::Value(Value::Array(list))));
+        m.push((Cow::Borrowed("errors"), Out::Value(Value::Array(list))));
     }
     if let Some(d) = data {
-        m.push(("data".into(), d));
+        m.push((Cow::Borrowed("data"), d));
     }
-    m.push(("extensions".into(), Out::Value(json!({ "cost": cost }))));
-    Out::Object(m)
+    m.push((
+        Cow::Borrowed("extensions"),
+        Out::Value(json!({ "cost": cost })),
+    ));
+    to_text(&Out::Object(m))
+}
+
+fn to_text(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string())
 }
 
 fn cost_block(store: &SimStore, now_ms: f64, requested: u64, actual: Option<u64>) -> Value {
@@ -82,7 +92,7 @@ pub fn execute(
     else {
         return Answer {
             status: 400,
-            body: Out::Value(json!({"errors": {"query": "Required parameter missing or invalid"}})),
+            body: json!({"errors": {"query": "Required parameter missing or invalid"}}).to_string(),
             deprecated: false,
         };
     };
@@ -105,7 +115,7 @@ pub fn execute(
             add(&store.stats.invalid_queries, 1);
             return Answer {
                 status: 400,
-                body: Out::Value(json!({"errors": [e.to_json()]})),
+                body: json!({"errors": [e.to_json()]}).to_string(),
                 deprecated: false,
             };
         }

@@ -33,6 +33,15 @@ pub fn json_response(
     headers: &[(&'static str, String)],
 ) -> Response {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_string());
+    json_text_response(status, text, headers)
+}
+
+/// A response whose JSON is already serialised.
+pub fn json_text_response(
+    status: u16,
+    text: String,
+    headers: &[(&'static str, String)],
+) -> Response {
     let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), text).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -164,7 +173,7 @@ async fn serve_graphql(
         let reason = "https://shopify.dev/api/usage/versioning#deprecation-practices";
         extra.push(("x-shopify-api-deprecated-reason", reason.to_string()));
     }
-    json_response(answer.status, &answer.body, &extra)
+    json_text_response(answer.status, answer.body, &extra)
 }
 
 fn with_request_id(mut resp: Response, id: &str) -> Response {

@@ -255,7 +255,7 @@ fn emit<'a>(
     let mut line = exec.object(obj, fields, &mut path);
     let own_id = line.get("id").and_then(Out::as_str).map(str::to_string);
     if let (Some(p), Out::Object(map)) = (parent, &mut line) {
-        map.push(("__parentId".into(), Out::string(p)));
+        map.push((std::borrow::Cow::Borrowed("__parentId"), Out::string(p)));
     }
     serde_json::to_writer(&mut *line_out, &line)?;
     line_out.push(b'\n');
