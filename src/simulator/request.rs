@@ -128,6 +128,7 @@ pub fn execute(
             };
         }
     };
+    store.stats.record_operation(planned.name.as_deref());
     let requested = cost::requested(&planned, schema);
     add(&store.stats.cost_requested, requested);
     if requested > sim.config.max_cost {
@@ -182,6 +183,8 @@ pub fn execute(
     };
     add(&store.stats.cost_actual, actual);
     store.bucket().refund((requested - actual) as f64, now_ms);
+    let available = store.bucket().available(now_ms);
+    store.stats.record_bucket(now_ms, available);
     let mut cost = cost_block(store, now_ms, requested, Some(actual));
     if cost_debug && let Value::Object(m) = &mut cost {
         m.insert(

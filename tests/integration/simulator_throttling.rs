@@ -64,7 +64,17 @@ async fn an_empty_bucket_throttles_until_time_restores_it() {
     )
     .await;
     assert!(sim.gql(PAGE, json!({})).await.get("errors").is_none());
-    assert_eq!(sim.stats().await["throttled"], 2);
+    let stats = sim.stats().await;
+    assert_eq!(stats["throttled"], 2);
+    // The bucket level over time: two drains, then the refill the clock jump gave.
+    let history: Vec<f64> = stats["bucketHistory"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|s| s[1].as_f64().expect("n"))
+        .collect();
+    assert_eq!(&history[..2], &[1248.0, 496.0]);
+    assert_eq!(stats["operations"]["anonymous"], 5);
 }
 
 #[tokio::test]

@@ -45,6 +45,8 @@ impl PlanField {
 pub struct Plan {
     pub mutation: bool,
     pub fields: Vec<PlanField>,
+    /// The operation's name, if it has one.
+    pub name: Option<String>,
 }
 
 #[derive(Debug)]
@@ -216,9 +218,22 @@ pub fn plan_for_version(
             .push(GqlError::new("Selection set cannot be empty", "BAD_REQUEST").at(pos));
     }
     if planner.errors.is_empty() {
-        Ok(Plan { mutation, fields })
+        Ok(Plan {
+            mutation,
+            fields,
+            name: operation_name_of(op),
+        })
     } else {
         Err(PlanFailure::Invalid(planner.errors))
+    }
+}
+
+fn operation_name_of(op: &OperationDefinition<String>) -> Option<String> {
+    match op {
+        OperationDefinition::Query(q) => q.name.clone(),
+        OperationDefinition::Mutation(m) => m.name.clone(),
+        OperationDefinition::Subscription(s) => s.name.clone(),
+        OperationDefinition::SelectionSet(_) => None,
     }
 }
 
