@@ -40,6 +40,8 @@ pub enum SimulatorError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("generating the stores stopped unexpectedly: {0}")]
+    Generate(String),
     #[error("cannot create the bulk result directory {path}: {source}")]
     Files {
         path: PathBuf,
@@ -285,10 +287,7 @@ pub async fn start(
     let listener = bind(listen).await?;
     let sim = tokio::task::spawn_blocking(move || Simulator::build(config))
         .await
-        .map_err(|e| SimulatorError::Listen {
-            addr: listen.to_string(),
-            source: std::io::Error::other(e),
-        })??;
+        .map_err(|e| SimulatorError::Generate(e.to_string()))??;
     serve_on(sim, listener)
 }
 

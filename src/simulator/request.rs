@@ -2,11 +2,10 @@
 //! admit through the bucket, execute, refund, and wrap in Shopify's envelope
 //! with `extensions.cost` on every response (reference §1.1, §2).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use std::borrow::Cow;
-
 use serde_json::{Map, Value, json};
 
 use super::graphql::errors::{self, GqlError};
