@@ -65,6 +65,13 @@ SERVED = {
     "UserError": "field message",
     "Count": "count precision",
     "PageInfo": "hasNextPage hasPreviousPage startCursor endCursor",
+    # Introspection, so GraphiQL and code generators work against the simulator.
+    "__Schema": "description types queryType mutationType subscriptionType directives",
+    "__Type": "kind name description specifiedByURL fields interfaces possibleTypes enumValues inputFields ofType isOneOf",
+    "__Field": "name description args type isDeprecated deprecationReason",
+    "__InputValue": "name description type defaultValue isDeprecated deprecationReason",
+    "__EnumValue": "name description isDeprecated deprecationReason",
+    "__Directive": "name description isRepeatable locations args",
 }
 CONNECTIONS = ["Order", "LineItem", "Return", "Product", "ProductVariant", "InventoryLevel", "RefundLineItem",
                "Customer", "BulkOperation"]

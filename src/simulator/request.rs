@@ -39,7 +39,7 @@ pub struct Answer {
 fn touches_deprecated(schema: &Schema, owner: &str, fields: &[PlanField]) -> bool {
     fields.iter().any(|f| {
         let on = f.condition.as_deref().unwrap_or(owner);
-        match schema.get(on).and_then(|t| t.field(&f.name)) {
+        match schema.field_def(on, &f.name) {
             Some(def) => {
                 def.deprecated.is_some() || touches_deprecated(schema, def.ty.base(), &f.children)
             }

@@ -175,6 +175,8 @@ pub fn available(type_name: &str, member: &str, arg: Option<&str>, version: &str
 #[derive(Debug)]
 pub struct Schema {
     pub types: HashMap<String, TypeDef>,
+    /// `__schema` and `__type(name:)`, which every query root has implicitly.
+    meta: Vec<FieldDef>,
 }
 
 const BUILTIN_SCALARS: [&str; 5] = ["String", "Int", "Float", "Boolean", "ID"];
@@ -233,11 +235,45 @@ impl Schema {
             };
             types.insert(parsed.name.clone(), parsed);
         }
-        Ok(Schema { types })
+        let meta_field = |name: &str, ty: TypeRef, args: Vec<ArgDef>| FieldDef {
+            name: name.to_string(),
+            args,
+            ty,
+            access: None,
+            protected: None,
+            deprecated: None,
+        };
+        let named = |n: &str| TypeRef::Named(n.to_string());
+        let meta = vec![
+            meta_field(
+                "__schema",
+                TypeRef::NonNull(Box::new(named("__Schema"))),
+                vec![],
+            ),
+            meta_field(
+                "__type",
+                named("__Type"),
+                vec![ArgDef {
+                    name: "name".into(),
+                    ty: TypeRef::NonNull(Box::new(named("String"))),
+                    default: None,
+                }],
+            ),
+        ];
+        Ok(Schema { types, meta })
     }
 
     pub fn get(&self, name: &str) -> Option<&TypeDef> {
         self.types.get(name)
+    }
+
+    /// A field of a type, including the introspection fields of the query root.
+    pub fn field_def(&self, type_name: &str, field: &str) -> Option<&FieldDef> {
+        match self.get(type_name).and_then(|t| t.field(field)) {
+            Some(f) => Some(f),
+            None if type_name == "QueryRoot" => self.meta.iter().find(|f| f.name == field),
+            None => None,
+        }
     }
 
     /// True when a value of `concrete` satisfies the type condition `condition`.

@@ -375,3 +375,58 @@ async fn each_version_serves_its_own_fields() {
     let new = sim.post(DEMO, "2026-04", Some(TOKEN), q).await;
     assert!(new.body.get("errors").is_none(), "{}", new.body);
 }
+
+/// GraphiQL's introspection query (graphql-js `getIntrospectionQuery()`, trimmed of descriptions).
+const INTROSPECTION: &str = "query IntrospectionQuery {
+  __schema { queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType } directives { name locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name
+  fields(includeDeprecated: true) { name args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue } interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
+
+#[tokio::test]
+async fn introspection_describes_the_served_schema() {
+    // Default settings: the introspection query fits the 1,000-point cap.
+    let sim = Sim::start(5, |_| {}).await;
+    let body = sim.gql(INTROSPECTION, json!({})).await;
+    assert!(body.get("errors").is_none(), "{}", body["errors"]);
+    let schema = &body["data"]["__schema"];
+    assert_eq!(schema["queryType"]["name"], "QueryRoot");
+    let types = schema["types"].as_array().expect("types");
+    let order = types.iter().find(|t| t["name"] == "Order").expect("Order");
+    let id = order["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|f| f["name"] == "id")
+        .expect("id");
+    assert_eq!(
+        id["type"],
+        json!({"kind": "NON_NULL", "name": null, "ofType": {"kind": "SCALAR", "name": "ID", "ofType": null}})
+    );
+    let node = types.iter().find(|t| t["name"] == "Node").expect("Node");
+    assert!(
+        node["possibleTypes"]
+            .as_array()
+            .expect("possible")
+            .iter()
+            .any(|t| t["name"] == "Order")
+    );
+    let one = sim
+        .gql(
+            "{ __type(name: \"OrderSortKeys\") { kind enumValues { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(one["data"]["__type"]["kind"], "ENUM");
+    assert!(
+        one["data"]["__type"]["enumValues"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .any(|v| v["name"] == "UPDATED_AT")
+    );
+}

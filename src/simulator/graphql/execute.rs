@@ -118,7 +118,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
             Some(slot) => slot,
             None => {
                 let schema = self.schema;
-                let def = schema.get(type_name).and_then(|t| t.field(&field.name));
+                let def = schema.field_def(type_name, &field.name);
                 let denied =
                     def.and_then(|d| self.resolver.check_access(type_name, d, field).err());
                 self.checks.push((key, (def, denied)));

@@ -183,11 +183,7 @@ impl<'a> Planner<'a> {
         }
         let schema = self.schema;
         let in_version = crate::simulator::schema::available(owner, &f.name, None, &self.version);
-        let Some(def) = schema
-            .get(owner)
-            .and_then(|t| t.field(&f.name))
-            .filter(|_| in_version)
-        else {
+        let Some(def) = schema.field_def(owner, &f.name).filter(|_| in_version) else {
             self.errors.push(undefined_field(owner, &f.name).at(pos));
             return None;
         };

@@ -3,6 +3,7 @@
 //! store (its data under a read lock, its grants, the simulated time).
 
 mod catalog;
+mod introspection;
 mod listing;
 mod orders;
 mod root;
@@ -86,6 +87,11 @@ pub enum Obj<'a> {
     Bulk(Rc<BulkOp>),
     BulkPayload(Option<Rc<BulkOp>>, Rc<Vec<UserErr>>),
     UserError(Rc<UserErr>),
+    MetaSchema,
+    MetaType(introspection::MetaType),
+    MetaField(&'static super::schema::FieldDef),
+    MetaInput(&'static super::schema::ArgDef),
+    MetaEnumValue(&'static str),
     /// A count and whether it is exact (`AT_LEAST` once a limit is hit, §2.8).
     Count(u64, bool),
 }
@@ -179,6 +185,11 @@ impl<'a> Resolver for Ctx<'a> {
             Obj::BulkPayload(..) => "BulkOperationRunQueryPayload",
             Obj::UserError(_) => "BulkOperationUserError",
             Obj::Count(..) => "Count",
+            Obj::MetaSchema => "__Schema",
+            Obj::MetaType(_) => "__Type",
+            Obj::MetaField(_) => "__Field",
+            Obj::MetaInput(_) => "__InputValue",
+            Obj::MetaEnumValue(_) => "__EnumValue",
         }
     }
 
@@ -265,6 +276,11 @@ impl<'a> Resolver for Ctx<'a> {
                 "code" => val(e.code),
                 _ => Err(not_served("BulkOperationUserError", name)),
             },
+            Obj::MetaSchema => introspection::schema_field(name),
+            Obj::MetaType(t) => introspection::type_field(*t, f),
+            Obj::MetaField(d) => introspection::field_field(d, f),
+            Obj::MetaInput(a) => introspection::input_field(a, name),
+            Obj::MetaEnumValue(v) => introspection::enum_value_field(v, name),
             Obj::Count(n, exact) => match name {
                 "count" => val(*n),
                 "precision" => val(if *exact { "EXACT" } else { "AT_LEAST" }),

@@ -25,6 +25,7 @@ pub fn query_root<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     };
     match f.name.as_str() {
         "shop" => obj(Obj::Shop),
+        "__schema" | "__type" => super::introspection::root_field(f),
         "orders" => listing::orders(ctx, f),
         "products" => listing::products(ctx, f),
         "productVariants" => listing::product_variants(ctx, f),
