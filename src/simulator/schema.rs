@@ -138,8 +138,16 @@ pub struct Gate {
     pub since: &'static str,
 }
 
-/// Differences between 2026-01 … 2026-10 within the served slice (reference §1.3).
+/// Differences between versions within the served slice (reference §1.3). The
+/// fidelity test checks those between 2026-01 and 2026-10 against Shopify's
+/// files; `Refund.processedAt` matters only when 2025-10 is served.
 pub const VERSION_GATES: &[Gate] = &[
+    Gate {
+        type_name: "Refund",
+        member: "processedAt",
+        arg: None,
+        since: "2026-01",
+    },
     Gate {
         type_name: "InventoryLevel",
         member: "isActive",
