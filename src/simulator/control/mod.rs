@@ -5,6 +5,7 @@
 
 mod churn;
 mod export;
+mod grants;
 
 pub use churn::spawn_churn;
 pub use export::order_truth;
@@ -47,7 +48,7 @@ pub fn router() -> Router<Arc<Simulator>> {
         .route("/_sim/stores/{store}/churn", put(churn::set_churn))
         .route(
             "/_sim/stores/{store}/grants",
-            put(set_grants).get(get_grants),
+            put(grants::set_grants).get(grants::get_grants),
         )
         .route(
             "/_sim/stores/{store}/faults",
@@ -359,58 +360,6 @@ async fn set_faults(
 async fn get_faults(State(sim): State<Arc<Simulator>>, Path(name): Path<String>) -> Response {
     match store_of(&sim, &name) {
         Ok(s) => ok(serde_json::to_value(s.faults()).unwrap_or(Value::Null)),
-        Err(r) => *r,
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct GrantsChange {
-    tokens: Option<Vec<String>>,
-    scopes: Option<Vec<String>>,
-    protected_data: Option<String>,
-}
-
-fn grants_json(g: &crate::simulator::config::Grants) -> Value {
-    let p = g.protected;
-    json!({
-        "tokens": g.tokens,
-        "scopes": g.scopes,
-        "protected_data": {"name": p.name, "email": p.email, "phone": p.phone, "address": p.address},
-    })
-}
-
-/// Rotates tokens, grants or revokes scopes, changes protected-data approval.
-async fn set_grants(
-    State(sim): State<Arc<Simulator>>,
-    Path(name): Path<String>,
-    axum::Json(change): axum::Json<GrantsChange>,
-) -> Response {
-    let store = match store_of(&sim, &name) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let mut grants = (*store.grants()).clone();
-    if let Some(t) = change.tokens {
-        grants.tokens = t;
-    }
-    if let Some(s) = change.scopes {
-        grants.scopes = s.into_iter().collect();
-    }
-    if let Some(p) = change.protected_data {
-        match crate::simulator::config::ProtectedAccess::parse(&p) {
-            Ok(p) => grants.protected = p,
-            Err(e) => return json_response(400, &json!({"error": e}), &[]),
-        }
-    }
-    let body = grants_json(&grants);
-    store.set_grants(grants);
-    ok(body)
-}
-
-async fn get_grants(State(sim): State<Arc<Simulator>>, Path(name): Path<String>) -> Response {
-    match store_of(&sim, &name) {
-        Ok(s) => ok(grants_json(&s.grants())),
         Err(r) => *r,
     }
 }

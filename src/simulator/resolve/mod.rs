@@ -7,6 +7,7 @@ mod introspection;
 mod listing;
 mod orders;
 mod root;
+mod searchable;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
