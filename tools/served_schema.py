@@ -65,6 +65,13 @@ SERVED = {
     "UserError": "field message",
     "Count": "count precision",
     "PageInfo": "hasNextPage hasPreviousPage startCursor endCursor",
+    # Introspection, so GraphiQL and code generators work against the simulator.
+    "__Schema": "description types queryType mutationType subscriptionType directives",
+    "__Type": "kind name description specifiedByURL fields interfaces possibleTypes enumValues inputFields ofType isOneOf",
+    "__Field": "name description args type isDeprecated deprecationReason",
+    "__InputValue": "name description type defaultValue isDeprecated deprecationReason",
+    "__EnumValue": "name description isDeprecated deprecationReason",
+    "__Directive": "name description isRepeatable locations args",
 }
 CONNECTIONS = ["Order", "LineItem", "Return", "Product", "ProductVariant", "InventoryLevel", "RefundLineItem",
                "Customer", "BulkOperation"]
@@ -121,6 +128,8 @@ def main(path):
                 default = f" = {a['defaultValue']}" if a["defaultValue"] is not None else ""
                 args.append(f"{a['name']}: {render(a['type'])}{default}")
             line = "  " + fname + ("(" + ", ".join(args) + ")" if args else "") + ": " + render(f["type"])
+            if f.get("isDeprecated"):
+                line += f" @deprecated(reason: {json.dumps(f.get('deprecationReason') or 'No longer supported')})"
             if f.get("isProtected"):
                 line += f' @protected(content: "{f["protectedContent"]}")'
             if (tname, fname) in access:

@@ -40,7 +40,7 @@ pub enum Command {
     /// Rotate the master key or a connection's data key.
     Keys(keys::KeysArgs),
     /// Serve a local Shopify Admin GraphQL API (tests, demos, benchmarks, staging rehearsals).
-    Simulate(simulate::SimulateArgs),
+    Simulate(Box<simulate::SimulateArgs>),
     /// Run the product on embedded defaults: simulator, local Postgres, a sync.
     Demo(demo::DemoArgs),
     /// Sync one ShopifyConnection manifest without a cluster and print its status.

@@ -36,6 +36,9 @@ pub struct SimulateArgs {
     /// Plan of every store: standard (2000/100), advanced (4000/200), plus (20000/1000), enterprise (40000/2000) or BUCKET/RATE.
     #[arg(long, default_value = "standard")]
     pub plan: String,
+    /// Plan of one store, as STORE=PLAN (repeatable); overrides --plan for that store.
+    #[arg(long = "store-plan", value_name = "STORE=PLAN")]
+    pub store_plans: Vec<String>,
     /// API versions served, comma-separated; other versions fall forward to the oldest.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_VERSIONS.map(String::from))]
     pub api_versions: Vec<String>,
@@ -94,6 +97,17 @@ impl SimulateArgs {
                 .collect();
             store.data.history_days = self.history_days;
         }
+        for sp in &self.store_plans {
+            let (host, plan) = sp
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--store-plan wants STORE=PLAN, got {sp:?}"))?;
+            let store = config
+                .stores
+                .iter_mut()
+                .find(|s| s.domain == host)
+                .ok_or_else(|| anyhow::anyhow!("--store-plan names unknown store {host:?}"))?;
+            store.plan = PlanPreset::parse(plan).map_err(anyhow::Error::msg)?;
+        }
         for t in &self.tokens {
             let (host, token) = t
                 .split_once('=')
@@ -144,4 +158,63 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+    use crate::simulator::config::PlanPreset;
+
+    fn config(args: &[&str]) -> crate::simulator::config::SimulatorConfig {
+        let mut argv = vec!["shopsync", "simulate"];
+        argv.extend_from_slice(args);
+        match Cli::parse_from(argv).command {
+            Command::Simulate(a) => a.config().expect("valid options"),
+            _ => panic!("not simulate"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_issues_and_options_apply() {
+        let c = config(&[]);
+        assert_eq!(c.stores.len(), 1);
+        assert_eq!(c.stores[0].domain, "demo.myshopify.com");
+        assert_eq!(c.stores[0].tokens, vec!["shpat_simulator_demo"]);
+        assert!(c.stores[0].scopes.contains("read_all_orders"));
+        assert_eq!(c.stores[0].plan, PlanPreset::Standard);
+        let c = config(&[
+            "--stores",
+            "2",
+            "--plan",
+            "advanced",
+            "--store-plan",
+            "store-2.myshopify.com=plus",
+            "--token",
+            "demo.myshopify.com=shpat_extra",
+            "--scopes",
+            "read_orders,read_products",
+            "--api-versions",
+            "2026-10,2026-04",
+        ]);
+        let domains: Vec<&str> = c.stores.iter().map(|s| s.domain.as_str()).collect();
+        assert_eq!(
+            domains,
+            [
+                "demo.myshopify.com",
+                "store-1.myshopify.com",
+                "store-2.myshopify.com"
+            ]
+        );
+        assert_eq!(c.stores[1].tokens, vec!["shpat_simulator_1"]);
+        assert_eq!(c.stores[1].plan, PlanPreset::Advanced);
+        assert_eq!(c.stores[2].plan, PlanPreset::Plus);
+        assert_eq!(
+            c.stores[0].tokens,
+            vec!["shpat_simulator_demo", "shpat_extra"]
+        );
+        assert_eq!(c.stores[0].scopes.len(), 2);
+        assert_eq!(c.versions, vec!["2026-04", "2026-10"]);
+    }
 }

@@ -138,6 +138,16 @@ impl ProtectedAccess {
     }
 }
 
+/// What an app may do on a store right now: tokens, scopes, protected data.
+/// The control API can change these while the simulator runs (token rotation,
+/// a scope granted or revoked).
+#[derive(Debug, Clone)]
+pub struct Grants {
+    pub tokens: Vec<String>,
+    pub scopes: BTreeSet<String>,
+    pub protected: ProtectedAccess,
+}
+
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
     /// `<name>.myshopify.com`

@@ -16,6 +16,40 @@ pub fn requested(plan: &Plan, schema: &Schema) -> u64 {
     selection(&plan.fields, schema)
 }
 
+/// `extensions.cost.fields` for `Shopify-GraphQL-Cost-Debug: 1` (reference §2.3):
+/// every field that costs something, with its own and its children's cost.
+pub fn breakdown(plan: &Plan, schema: &Schema) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    if !plan.mutation {
+        for f in &plan.fields {
+            walk(f, schema, &mut vec![], &mut out);
+        }
+    }
+    out
+}
+
+fn walk(f: &PlanField, schema: &Schema, path: &mut Vec<String>, out: &mut Vec<serde_json::Value>) {
+    path.push(f.key.clone());
+    let total = field(f, schema);
+    if total > 0 {
+        let defined = match &f.ty {
+            Some(t) if schema.is_connection(t.base()) => 2,
+            Some(_) => 1,
+            None => 0,
+        };
+        out.push(serde_json::json!({
+            "path": path,
+            "definedCost": defined,
+            "requestedTotalCost": total,
+            "requestedChildrenCost": total.saturating_sub(defined),
+        }));
+        for c in &f.children {
+            walk(c, schema, path, out);
+        }
+    }
+    path.pop();
+}
+
 /// Cost of a selection: unconditioned fields add up; type-conditioned groups
 /// (fragments on an interface) cost their most expensive branch.
 fn selection(fields: &[PlanField], schema: &Schema) -> u64 {

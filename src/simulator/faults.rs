@@ -38,6 +38,12 @@ pub struct Faults {
     pub bulk: BulkFault,
     /// Downloads stop half-way through the JSONL, mid-line.
     pub truncate_jsonl: bool,
+    /// Fraction (0–1) of GraphQL requests answered HTTP 200 with an
+    /// `INTERNAL_SERVER_ERROR` entry, as Shopify does "instead of 500" (§2.7).
+    pub internal_error_rate: f64,
+    /// Bulk jobs write at most this many objects per simulated second (0: as fast as possible),
+    /// so polling logic sees RUNNING jobs whose counts grow.
+    pub bulk_objects_per_s: f64,
 }
 
 impl Faults {

@@ -40,6 +40,8 @@ pub enum SimulatorError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("generating the stores stopped unexpectedly: {0}")]
+    Generate(String),
     #[error("cannot create the bulk result directory {path}: {source}")]
     Files {
         path: PathBuf,
@@ -60,6 +62,7 @@ pub struct ApiVersion {
 #[derive(Debug)]
 pub struct SimStore {
     pub config: StoreConfig,
+    grants: RwLock<Arc<config::Grants>>,
     pub clock: Arc<SimClock>,
     data: RwLock<StoreData>,
     pub bucket: Mutex<Bucket>,
@@ -70,7 +73,7 @@ pub struct SimStore {
     pub churn_per_s: Mutex<f64>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
@@ -89,6 +92,21 @@ impl SimStore {
         match self.data.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The grants in force now; a request keeps the snapshot it started with.
+    pub fn grants(&self) -> Arc<config::Grants> {
+        match self.grants.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    pub fn set_grants(&self, grants: config::Grants) {
+        match self.grants.write() {
+            Ok(mut g) => *g = Arc::new(grants),
+            Err(p) => *p.into_inner() = Arc::new(grants),
         }
     }
 
@@ -146,6 +164,8 @@ pub struct Simulator {
     pub stores: HashMap<String, Arc<SimStore>>,
     base_url: OnceLock<String>,
     files: FilesDir,
+    /// Set when the server stops; background bulk jobs end with it.
+    pub stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Simulator {
@@ -156,8 +176,14 @@ impl Simulator {
         for sc in &config.stores {
             let data = data::generate::generate(&sc.data);
             let (max, rate) = sc.plan.bucket();
+            let grants = config::Grants {
+                tokens: sc.tokens.clone(),
+                scopes: sc.scopes.clone(),
+                protected: sc.protected,
+            };
             let store = SimStore {
                 config: sc.clone(),
+                grants: RwLock::new(Arc::new(grants)),
                 clock: Arc::clone(&clock),
                 data: RwLock::new(data),
                 bucket: Mutex::new(Bucket::new(max, rate, clock.now_ms())),
@@ -184,6 +210,7 @@ impl Simulator {
             stores,
             base_url: OnceLock::new(),
             files: FilesDir(dir),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -243,6 +270,9 @@ impl RunningSimulator {
 
 impl Drop for RunningSimulator {
     fn drop(&mut self) {
+        self.sim
+            .stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(task) = &self.task {
             task.abort();
         }
@@ -257,10 +287,7 @@ pub async fn start(
     let listener = bind(listen).await?;
     let sim = tokio::task::spawn_blocking(move || Simulator::build(config))
         .await
-        .map_err(|e| SimulatorError::Listen {
-            addr: listen.to_string(),
-            source: std::io::Error::other(e),
-        })??;
+        .map_err(|e| SimulatorError::Generate(e.to_string()))??;
     serve_on(sim, listener)
 }
 

@@ -92,6 +92,8 @@ pub struct FieldDef {
     pub access: Option<Access>,
     /// `name`, `email`, `phone` or `address` for protected customer data (§7).
     pub protected: Option<String>,
+    /// Shopify's deprecation reason, when the field is deprecated in the served version.
+    pub deprecated: Option<String>,
 }
 
 impl FieldDef {
@@ -124,10 +126,65 @@ impl TypeDef {
     }
 }
 
+/// Something the served slice has only from a given API version on; the
+/// fidelity test checks each gate against Shopify's file for every version.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate {
+    pub type_name: &'static str,
+    /// A field, or an enum value when `type_name` is an enum.
+    pub member: &'static str,
+    /// An argument of that field, when only the argument is new.
+    pub arg: Option<&'static str>,
+    pub since: &'static str,
+}
+
+/// Differences between versions within the served slice (reference §1.3). The
+/// fidelity test checks those between 2026-01 and 2026-10 against Shopify's
+/// files; `Refund.processedAt` matters only when 2025-10 is served.
+pub const VERSION_GATES: &[Gate] = &[
+    Gate {
+        type_name: "Refund",
+        member: "processedAt",
+        arg: None,
+        since: "2026-01",
+    },
+    Gate {
+        type_name: "InventoryLevel",
+        member: "isActive",
+        arg: None,
+        since: "2026-04",
+    },
+    Gate {
+        type_name: "InventoryItem",
+        member: "inventoryLevels",
+        arg: Some("includeInactive"),
+        since: "2026-04",
+    },
+    Gate {
+        type_name: "OrderDisplayFulfillmentStatus",
+        member: "FULFILLMENT_NOT_REQUIRED",
+        arg: None,
+        since: "2026-10",
+    },
+];
+
+/// Whether `type_name.member` (and `arg`, if given) exists in `version`.
+/// `unstable` and any name that is not a date sort after every release.
+pub fn available(type_name: &str, member: &str, arg: Option<&str>, version: &str) -> bool {
+    VERSION_GATES
+        .iter()
+        .filter(|g| {
+            g.type_name == type_name && g.member == member && (g.arg.is_none() || g.arg == arg)
+        })
+        .all(|g| version >= g.since)
+}
+
 /// Every served type by name.
 #[derive(Debug)]
 pub struct Schema {
     pub types: HashMap<String, TypeDef>,
+    /// `__schema` and `__type(name:)`, which every query root has implicitly.
+    meta: Vec<FieldDef>,
 }
 
 const BUILTIN_SCALARS: [&str; 5] = ["String", "Int", "Float", "Boolean", "ID"];
@@ -186,11 +243,45 @@ impl Schema {
             };
             types.insert(parsed.name.clone(), parsed);
         }
-        Ok(Schema { types })
+        let meta_field = |name: &str, ty: TypeRef, args: Vec<ArgDef>| FieldDef {
+            name: name.to_string(),
+            args,
+            ty,
+            access: None,
+            protected: None,
+            deprecated: None,
+        };
+        let named = |n: &str| TypeRef::Named(n.to_string());
+        let meta = vec![
+            meta_field(
+                "__schema",
+                TypeRef::NonNull(Box::new(named("__Schema"))),
+                vec![],
+            ),
+            meta_field(
+                "__type",
+                named("__Type"),
+                vec![ArgDef {
+                    name: "name".into(),
+                    ty: TypeRef::NonNull(Box::new(named("String"))),
+                    default: None,
+                }],
+            ),
+        ];
+        Ok(Schema { types, meta })
     }
 
     pub fn get(&self, name: &str) -> Option<&TypeDef> {
         self.types.get(name)
+    }
+
+    /// A field of a type, including the introspection fields of the query root.
+    pub fn field_def(&self, type_name: &str, field: &str) -> Option<&FieldDef> {
+        match self.get(type_name).and_then(|t| t.field(field)) {
+            Some(f) => Some(f),
+            None if type_name == "QueryRoot" => self.meta.iter().find(|f| f.name == field),
+            None => None,
+        }
     }
 
     /// True when a value of `concrete` satisfies the type condition `condition`.
@@ -252,6 +343,11 @@ fn field_of(f: &graphql_parser::schema::Field<String>) -> FieldDef {
             .iter()
             .find(|d| d.name == "protected")
             .and_then(|d| string_arg(&d.arguments, "content")),
+        deprecated: f
+            .directives
+            .iter()
+            .find(|d| d.name == "deprecated")
+            .and_then(|d| string_arg(&d.arguments, "reason")),
     }
 }
 

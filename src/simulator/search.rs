@@ -301,6 +301,10 @@ fn term_matches(t: &Term, record: &impl Searchable, now: Ts) -> bool {
                 let needle = t.value.to_lowercase();
                 words.iter().any(|w| w.to_lowercase().contains(&needle))
             }
+            Some(FieldValue::OwnedSet(words)) => {
+                let needle = t.value.to_lowercase();
+                words.iter().any(|w| w.to_lowercase().contains(&needle))
+            }
             _ => true,
         };
     };

@@ -33,6 +33,15 @@ pub fn json_response(
     headers: &[(&'static str, String)],
 ) -> Response {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_string());
+    json_text_response(status, text, headers)
+}
+
+/// A response whose JSON is already serialised.
+pub fn json_text_response(
+    status: u16,
+    text: String,
+    headers: &[(&'static str, String)],
+) -> Response {
     let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), text).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -67,7 +76,7 @@ fn authenticate<'s>(
     let token = headers
         .get("x-shopify-access-token")
         .and_then(|t| t.to_str().ok());
-    if !token.is_some_and(|t| store.config.tokens.iter().any(|k| k == t)) {
+    if !token.is_some_and(|t| store.grants().tokens.iter().any(|k| k == t)) {
         add(&store.stats.unauthorized, 1);
         let body = json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"});
         return Err(Box::new(json_response(401, &body, &[])));
@@ -134,6 +143,12 @@ async fn serve_graphql(
         }
         return json_response(status, &json!({"errors": message}), &extra);
     }
+    if roll < faults.reset_rate + faults.error_rate + faults.internal_error_rate {
+        add(&store.stats.injected_faults, 1);
+        let body =
+            json!({"errors": [crate::simulator::graphql::errors::internal(&request_id).to_json()]});
+        return json_response(200, &body, &extra);
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|c| c.to_str().ok())
@@ -145,8 +160,20 @@ async fn serve_graphql(
             &extra,
         );
     }
-    let answer = request::execute(&sim, &store, &version, &body);
-    json_response(answer.status, &answer.body, &extra)
+    // `Shopify-GraphQL-Cost-Debug: 1` (older docs: `X-GraphQL-Cost-Include-Fields: true`) adds a per-field breakdown.
+    let cost_debug = headers
+        .get("shopify-graphql-cost-debug")
+        .is_some_and(|v| v == "1")
+        || headers
+            .get("x-graphql-cost-include-fields")
+            .is_some_and(|v| v == "true");
+    let answer = request::execute(&sim, &store, cost_debug, &version, &body);
+    if answer.deprecated {
+        // The value Shopify sends points at its deprecation practices [inferred].
+        let reason = "https://shopify.dev/api/usage/versioning#deprecation-practices";
+        extra.push(("x-shopify-api-deprecated-reason", reason.to_string()));
+    }
+    json_text_response(answer.status, answer.body, &extra)
 }
 
 fn with_request_id(mut resp: Response, id: &str) -> Response {
@@ -184,7 +211,7 @@ async fn access_scopes(State(sim): State<Arc<Simulator>>, headers: HeaderMap) ->
         Err(resp) => return *resp,
     };
     let scopes: Vec<Value> = store
-        .config
+        .grants()
         .scopes
         .iter()
         .map(|s| json!({"handle": s}))

@@ -140,13 +140,15 @@ pub fn submit(ctx: &Ctx<'_>, query: &str, group_objects: bool) -> (Option<BulkOp
         code: "INVALID",
     };
     let schema = Schema::served();
-    let inner = match plan::plan(schema, query, &serde_json::Map::new(), None) {
-        Ok(p) => p,
-        Err(PlanFailure::Syntax(e)) => return (None, vec![invalid(e.message)]),
-        Err(PlanFailure::Invalid(errs)) => {
-            return (None, errs.into_iter().map(|e| invalid(e.message)).collect());
-        }
-    };
+    let no_variables = serde_json::Map::new();
+    let inner =
+        match plan::plan_for_version(schema, query, &no_variables, None, &ctx.version.served) {
+            Ok(p) => p,
+            Err(PlanFailure::Syntax(e)) => return (None, vec![invalid(e.message)]),
+            Err(PlanFailure::Invalid(errs)) => {
+                return (None, errs.into_iter().map(|e| invalid(e.message)).collect());
+            }
+        };
     if let Err(message) = validate::check(&inner, schema) {
         return (None, vec![invalid(message)]);
     }

@@ -66,11 +66,32 @@ fn run(
             op.status = BulkStatus::Running;
         }
     });
+    // A job whose root connection needs a scope the app lacks fails with ACCESS_DENIED (§3.3).
+    let schema = Schema::served();
+    let root_type = schema.get("QueryRoot");
+    let denied = plan.fields.iter().any(|f| {
+        root_type.and_then(|q| q.field(&f.name)).is_some_and(|def| {
+            let grants = store.grants();
+            let (scopes, protected) = (&grants.scopes, grants.protected);
+            crate::simulator::scopes::check_field(schema, scopes, protected, "QueryRoot", def)
+                .is_err()
+        })
+    });
+    if denied {
+        finish(store, id, |op| {
+            op.status = BulkStatus::Failed;
+            op.error_code = Some("ACCESS_DENIED");
+            op.completed_at = Some(sim.clock.now_s());
+        });
+        stats::add(&store.stats.bulk_failed, 1);
+        return Ok(());
+    }
     let path = sim
         .files_dir()
         .join(format!("{}-{id}.jsonl", store.config.domain));
     let mut file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
     let (mut objects, mut roots, mut bytes) = (0u64, 0u64, 0u64);
+    let mut reported = 0u64;
     let roots_fields: Vec<&PlanField> = plan
         .fields
         .iter()
@@ -80,7 +101,8 @@ fn run(
     'fields: for root in roots_fields {
         let mut cursor: Option<String> = None;
         loop {
-            if cancel_requested(store, id) {
+            if cancel_requested(store, id) || sim.stopped.load(std::sync::atomic::Ordering::Relaxed)
+            {
                 finish(store, id, |op| {
                     op.status = BulkStatus::Canceled;
                     op.completed_at = Some(sim.clock.now_s());
@@ -97,10 +119,12 @@ fn run(
             let has_next = {
                 let data = store.read_data();
                 let version = sim.version_for("");
+                let grants = store.grants();
                 let ctx = Ctx {
                     sim,
                     store,
                     data: &data,
+                    grants: &grants,
                     version: &version,
                     now: sim.clock.now_s(),
                     bulk: false,
@@ -143,6 +167,19 @@ fn run(
             };
             file.write_all(&buf)?;
             bytes += buf.len() as u64;
+            let rate = store.faults().bulk_objects_per_s;
+            if rate > 0.0 {
+                // Wait in simulated time, so a frozen clock moved by /_sim/clock also works.
+                let until = sim.clock.now_ms() + (objects - reported) as f64 / rate * 1000.0;
+                while sim.clock.now_ms() < until
+                    && !cancel_requested(store, id)
+                    && !sim.stopped.load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    let left = sim.clock.real_duration(until - sim.clock.now_ms());
+                    std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+                }
+            }
+            reported = objects;
             finish(store, id, |op| {
                 op.object_count = objects;
                 op.root_object_count = roots;
@@ -218,7 +255,7 @@ fn emit<'a>(
     let mut line = exec.object(obj, fields, &mut path);
     let own_id = line.get("id").and_then(Out::as_str).map(str::to_string);
     if let (Some(p), Out::Object(map)) = (parent, &mut line) {
-        map.push(("__parentId".into(), Out::string(p)));
+        map.push((std::borrow::Cow::Borrowed("__parentId"), Out::string(p)));
     }
     serde_json::to_writer(&mut *line_out, &line)?;
     line_out.push(b'\n');

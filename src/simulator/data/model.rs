@@ -244,11 +244,25 @@ pub fn decimal(cents: i64) -> String {
 }
 
 /// `2026-06-22T22:34:00Z`, as Shopify prints `DateTime` (reference §4.1).
+/// Hand-rolled (civil-from-days, H. Hinnant): it runs for every timestamp served.
 pub fn datetime(ts: Ts) -> String {
-    match jiff::Timestamp::from_second(ts) {
-        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Err(_) => "1970-01-01T00:00:00Z".to_string(),
-    }
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3_600,
+        secs % 3_600 / 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]
@@ -267,5 +281,12 @@ mod tests {
     #[test]
     fn datetimes_have_seconds_and_z() {
         assert_eq!(datetime(1_782_167_640), "2026-06-22T22:34:00Z");
+        for ts in [0, 951_782_400, 1_709_164_800, 4_102_444_799, 1_796_083_199] {
+            let expected = jiff::Timestamp::from_second(ts)
+                .expect("ts")
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            assert_eq!(datetime(ts), expected);
+        }
     }
 }

@@ -6,7 +6,6 @@
 use std::ops::Bound;
 
 use base64::Engine;
-use serde_json::json;
 
 use super::errors::{GqlError, bad_request};
 use super::plan::PlanField;
@@ -26,8 +25,9 @@ pub struct Cursor {
 impl Cursor {
     /// `scale` turns the stored value into the cursor's (seconds → epoch ms for timestamps).
     pub fn encode(&self, scale: i64) -> String {
-        let body =
-            json!({"last_id": self.id, "last_value": self.value.saturating_mul(scale)}).to_string();
+        // Formatted by hand: this runs for every item of every page.
+        let value = self.value.saturating_mul(scale);
+        let body = format!(r#"{{"last_id":{},"last_value":{value}}}"#, self.id);
         base64::engine::general_purpose::STANDARD.encode(body)
     }
 

@@ -5,7 +5,9 @@
 
 use serde_json::Value;
 
-use super::output::Out;
+use std::borrow::Cow;
+
+use super::output::{Out, Seg, segments};
 
 use super::connection::Page;
 use super::errors::GqlError;
@@ -32,8 +34,14 @@ pub trait Resolver {
     fn resolve(&self, obj: &Self::Obj, field: &PlanField) -> Result<Resolved<Self::Obj>, GqlError>;
 }
 
+/// A field's definition and access verdict on one type, looked up once per request.
+type FieldCheck<'r> = (Option<&'r FieldDef>, Option<GqlError>);
+
 pub struct Executor<'r, R: Resolver> {
     pub resolver: &'r R,
+    /// Keyed by (type, planned field address): a page of 250 orders checks each
+    /// field once. A request has a few dozen keys, so a scan beats hashing.
+    checks: Vec<((&'static str, usize), FieldCheck<'r>)>,
     pub schema: &'r Schema,
     pub errors: Vec<GqlError>,
     /// Objects and connections actually returned, per Shopify's formula.
@@ -46,6 +54,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
     pub fn new(resolver: &'r R, schema: &'r Schema) -> Self {
         Executor {
             resolver,
+            checks: Vec::new(),
             schema,
             errors: vec![],
             actual_cost: 0,
@@ -61,7 +70,12 @@ impl<'r, R: Resolver> Executor<'r, R> {
             .is_none_or(|c| self.schema.satisfies(self.resolver.type_name(obj), c))
     }
 
-    pub fn object(&mut self, obj: &R::Obj, fields: &[PlanField], path: &mut Vec<Value>) -> Out {
+    pub fn object<'p>(
+        &mut self,
+        obj: &R::Obj,
+        fields: &'p [PlanField],
+        path: &mut Vec<Seg<'p>>,
+    ) -> Out<'p> {
         let mut out = Vec::with_capacity(fields.len());
         let type_name = self.resolver.type_name(obj);
         for field in fields {
@@ -69,7 +83,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
                 continue;
             }
             if field.name == "__typename" {
-                out.push((field.key.clone(), Out::string(type_name)));
+                out.push((Cow::Borrowed(field.key.as_str()), Out::string(type_name)));
                 continue;
             }
             if self.skip_connections
@@ -80,27 +94,44 @@ impl<'r, R: Resolver> Executor<'r, R> {
             {
                 continue;
             }
-            path.push(Value::String(field.key.clone()));
+            path.push(Seg::Key(&field.key));
             let value = self.field(obj, type_name, field, path);
             path.pop();
-            out.push((field.key.clone(), value));
+            out.push((Cow::Borrowed(field.key.as_str()), value));
         }
         Out::Object(out)
     }
 
-    fn field(
+    fn field<'p>(
         &mut self,
         obj: &R::Obj,
-        type_name: &str,
-        field: &PlanField,
-        path: &mut Vec<Value>,
-    ) -> Out {
-        let schema = self.schema;
-        let Some(def) = schema.get(type_name).and_then(|t| t.field(&field.name)) else {
-            return Out::Null;
+        type_name: &'static str,
+        field: &'p PlanField,
+        path: &mut Vec<Seg<'p>>,
+    ) -> Out<'p> {
+        let key = (type_name, field as *const PlanField as usize);
+        let found = self
+            .checks
+            .iter()
+            .position(|(k, _)| k.1 == key.1 && std::ptr::eq(k.0, key.0));
+        let slot = match found {
+            Some(slot) => slot,
+            None => {
+                let schema = self.schema;
+                let def = schema.field_def(type_name, &field.name);
+                let denied =
+                    def.and_then(|d| self.resolver.check_access(type_name, d, field).err());
+                self.checks.push((key, (def, denied)));
+                self.checks.len() - 1
+            }
         };
-        if let Err(e) = self.resolver.check_access(type_name, def, field) {
-            self.errors.push(e.at(field.pos).with_path(path));
+        let (def, denied) = &self.checks[slot].1;
+        if def.is_none() {
+            return Out::Null;
+        }
+        if let Some(e) = denied {
+            let e = e.clone();
+            self.errors.push(e.at(field.pos).with_path(&segments(path)));
             return Out::Null;
         }
         match self.resolver.resolve(obj, field) {
@@ -114,7 +145,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, o) in items.iter().enumerate() {
                     self.actual_cost += 1;
-                    path.push(Value::from(i));
+                    path.push(Seg::Index(i));
                     out.push(self.object(o, &field.children, path));
                     path.pop();
                 }
@@ -123,7 +154,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
             Ok(Resolved::Nullable(items)) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, o) in items.iter().enumerate() {
-                    path.push(Value::from(i));
+                    path.push(Seg::Index(i));
                     out.push(match o {
                         Some(o) => {
                             self.actual_cost += 1;
@@ -137,23 +168,28 @@ impl<'r, R: Resolver> Executor<'r, R> {
             }
             Ok(Resolved::Connection(page)) => self.connection(page, field, path),
             Err(e) => {
-                self.errors.push(e.at(field.pos).with_path(path));
+                self.errors.push(e.at(field.pos).with_path(&segments(path)));
                 Out::Null
             }
         }
     }
 
-    fn connection(&mut self, page: Page<R::Obj>, field: &PlanField, path: &mut Vec<Value>) -> Out {
+    fn connection<'p>(
+        &mut self,
+        page: Page<R::Obj>,
+        field: &'p PlanField,
+        path: &mut Vec<Seg<'p>>,
+    ) -> Out<'p> {
         self.actual_cost += 2 + page.items.len() as u64;
         let mut out = Vec::with_capacity(field.children.len());
         for part in &field.children {
             let value = match part.name.as_str() {
                 "__typename" => Out::string(field.ty.as_ref().map_or("", |t| t.base())),
                 "nodes" => {
-                    path.push(Value::String(part.key.clone()));
+                    path.push(Seg::Key(&part.key));
                     let mut nodes = Vec::with_capacity(page.items.len());
                     for (i, (o, _)) in page.items.iter().enumerate() {
-                        path.push(Value::from(i));
+                        path.push(Seg::Index(i));
                         nodes.push(self.object(o, &part.children, path));
                         path.pop();
                     }
@@ -161,21 +197,24 @@ impl<'r, R: Resolver> Executor<'r, R> {
                     Out::List(nodes)
                 }
                 "edges" => {
-                    path.push(Value::String(part.key.clone()));
+                    path.push(Seg::Key(&part.key));
                     let mut edges = Vec::with_capacity(page.items.len());
                     for (i, (o, cursor)) in page.items.iter().enumerate() {
-                        path.push(Value::from(i));
+                        path.push(Seg::Index(i));
                         let mut edge = Vec::with_capacity(part.children.len());
                         for e in &part.children {
                             match e.name.as_str() {
                                 "cursor" => {
-                                    edge.push((e.key.clone(), Out::string(cursor.clone())));
+                                    edge.push((
+                                        Cow::Borrowed(e.key.as_str()),
+                                        Out::string(cursor.clone()),
+                                    ));
                                 }
                                 "node" => {
-                                    path.push(Value::String(e.key.clone()));
+                                    path.push(Seg::Key(&e.key));
                                     let v = self.object(o, &e.children, path);
                                     path.pop();
-                                    edge.push((e.key.clone(), v));
+                                    edge.push((Cow::Borrowed(e.key.as_str()), v));
                                 }
                                 "__typename" => {
                                     let edge_type = field
@@ -183,7 +222,10 @@ impl<'r, R: Resolver> Executor<'r, R> {
                                         .as_ref()
                                         .map_or("", |t| t.base())
                                         .replace("Connection", "Edge");
-                                    edge.push((e.key.clone(), Out::string(edge_type)));
+                                    edge.push((
+                                        Cow::Borrowed(e.key.as_str()),
+                                        Out::string(edge_type),
+                                    ));
                                 }
                                 _ => {}
                             }
@@ -211,13 +253,13 @@ impl<'r, R: Resolver> Executor<'r, R> {
                             "__typename" => Out::string("PageInfo"),
                             _ => Out::Null,
                         };
-                        info.push((p.key.clone(), v));
+                        info.push((Cow::Borrowed(p.key.as_str()), v));
                     }
                     Out::Object(info)
                 }
                 _ => Out::Null,
             };
-            out.push((part.key.clone(), value));
+            out.push((Cow::Borrowed(part.key.as_str()), value));
         }
         Out::Object(out)
     }

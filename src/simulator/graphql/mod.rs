@@ -6,3 +6,5 @@ pub mod errors;
 pub mod execute;
 pub mod output;
 pub mod plan;
+mod select;
+pub mod values;

@@ -2,19 +2,40 @@
 //! (serde_json's map sorts keys unless a crate-wide feature is enabled, which
 //! would reorder other modules' output).
 
+use std::borrow::Cow;
+
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
+/// Response keys borrow the plan's field keys: a page of 250 orders would
+/// otherwise allocate a key string per field per order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Out {
+pub enum Out<'p> {
     Null,
     Value(Value),
-    Object(Vec<(String, Out)>),
-    List(Vec<Out>),
+    Object(Vec<(Cow<'p, str>, Out<'p>)>),
+    List(Vec<Out<'p>>),
 }
 
-impl Out {
-    pub fn get(&self, key: &str) -> Option<&Out> {
+/// One step of a response path, kept borrowed until an error needs it.
+#[derive(Debug, Clone, Copy)]
+pub enum Seg<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+/// A path as the `path` member of an error entry.
+pub fn segments(path: &[Seg<'_>]) -> Vec<Value> {
+    path.iter()
+        .map(|s| match s {
+            Seg::Key(k) => Value::String((*k).to_string()),
+            Seg::Index(i) => Value::from(*i),
+        })
+        .collect()
+}
+
+impl<'p> Out<'p> {
+    pub fn get(&self, key: &str) -> Option<&Out<'p>> {
         match self {
             Out::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -28,12 +49,12 @@ impl Out {
         }
     }
 
-    pub fn string(s: impl Into<String>) -> Out {
+    pub fn string(s: impl Into<String>) -> Out<'p> {
         Out::Value(Value::String(s.into()))
     }
 }
 
-impl Serialize for Out {
+impl Serialize for Out<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Out::Null => s.serialize_unit(),

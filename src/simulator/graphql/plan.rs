@@ -3,16 +3,14 @@
 //! fragments expanded into type-conditioned fields and defaults applied.
 //! Validation messages follow graphql-ruby, which Shopify runs (reference §4.2).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use graphql_parser::query::{
-    Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet, Type,
-    TypeCondition, Value as AstValue,
-};
-use serde_json::{Map, Number, Value, json};
+use graphql_parser::query::{Definition, Document, FragmentDefinition, OperationDefinition, Type};
+use serde_json::{Map, Value, json};
 
-use super::errors::{GqlError, Pos, undefined_field};
-use crate::simulator::schema::{Schema, TypeKind, TypeRef};
+use super::errors::{GqlError, Pos};
+use super::values::{check_value, type_ref};
+use crate::simulator::schema::{Schema, TypeRef};
 
 /// One field to resolve, with its arguments already coerced.
 #[derive(Debug, Clone)]
@@ -27,6 +25,8 @@ pub struct PlanField {
     /// Return type; `None` for `__typename`.
     pub ty: Option<TypeRef>,
     pub pos: Pos,
+    /// Arguments the query left out and the schema default filled in.
+    pub defaulted: Vec<String>,
 }
 
 impl PlanField {
@@ -45,6 +45,8 @@ impl PlanField {
 pub struct Plan {
     pub mutation: bool,
     pub fields: Vec<PlanField>,
+    /// The operation's name, if it has one.
+    pub name: Option<String>,
 }
 
 #[derive(Debug)]
@@ -55,19 +57,38 @@ pub enum PlanFailure {
     Invalid(Vec<GqlError>),
 }
 
-struct Planner<'a> {
-    schema: &'a Schema,
-    fragments: HashMap<String, &'a FragmentDefinition<'a, String>>,
-    variables: Map<String, Value>,
-    errors: Vec<GqlError>,
-    depth: usize,
+/// Planning state for one operation; the selection walk is in `select.rs`.
+pub(super) struct Planner<'a> {
+    pub(super) schema: &'a Schema,
+    pub(super) fragments: HashMap<String, &'a FragmentDefinition<'a, String>>,
+    pub(super) variables: Map<String, Value>,
+    pub(super) errors: Vec<GqlError>,
+    pub(super) depth: usize,
+    /// `"query Name"` or `"anonymous query"`, for graphql-ruby's messages.
+    pub(super) operation: String,
+    pub(super) used_variables: HashSet<String>,
+    pub(super) used_fragments: HashSet<String>,
+    /// The served API version; gates fields added in later versions.
+    pub(super) version: String,
 }
 
+/// Plans against the newest served version.
 pub fn plan(
     schema: &Schema,
     query: &str,
     variables: &Map<String, Value>,
     operation_name: Option<&str>,
+) -> Result<Plan, PlanFailure> {
+    plan_for_version(schema, query, variables, operation_name, "unstable")
+}
+
+/// Plans against `version`: fields added later are unknown there (`schema::VERSION_GATES`).
+pub fn plan_for_version(
+    schema: &Schema,
+    query: &str,
+    variables: &Map<String, Value>,
+    operation_name: Option<&str>,
+    version: &str,
 ) -> Result<Plan, PlanFailure> {
     let doc: Document<String> = graphql_parser::parse_query(query).map_err(|e| {
         PlanFailure::Syntax(GqlError::new(
@@ -108,12 +129,17 @@ pub fn plan(
             ]));
         }
     };
+    let single_operation = operations.len() == 1;
     let mut planner = Planner {
         schema,
         fragments,
         variables: Map::new(),
         errors: vec![],
         depth: 0,
+        operation: operation_label(op),
+        used_variables: HashSet::new(),
+        used_fragments: HashSet::new(),
+        version: version.to_string(),
     };
     for def in var_defs {
         let provided = variables.get(&def.name).cloned();
@@ -122,7 +148,25 @@ pub fn plan(
             (None, Some(d)) => planner.literal(d),
             (None, None) => Value::Null,
         };
-        if value.is_null() && matches!(def.var_type, Type::NonNullType(_)) {
+        let declared = type_ref(&def.var_type);
+        let coercible = check_value(schema, &declared, &value).is_ok();
+        if !coercible && !value.is_null() {
+            planner.errors.push(
+                GqlError::new(
+                    format!(
+                        "Variable ${} of type {} was provided invalid value",
+                        def.name, def.var_type
+                    ),
+                    "INVALID_VARIABLE",
+                )
+                .at(def.position.into())
+                .ext("value", value.clone())
+                .ext(
+                    "problems",
+                    json!([{"path": [], "explanation": format!("Could not coerce value {value} to {}", declared.base())}]),
+                ),
+            );
+        } else if value.is_null() && matches!(def.var_type, Type::NonNullType(_)) {
             planner.errors.push(
                 GqlError::new(
                     format!(
@@ -143,15 +187,66 @@ pub fn plan(
     }
     let root = if mutation { "Mutation" } else { "QueryRoot" };
     let fields = planner.selection(root, selection, None);
+    for def in var_defs {
+        if !planner.used_variables.contains(&def.name) {
+            let message = format!(
+                "Variable ${} is declared by {} but not used",
+                def.name, planner.operation
+            );
+            planner
+                .errors
+                .push(GqlError::new(message, "variableNotUsed").at(def.position.into()));
+        }
+    }
+    if single_operation {
+        let mut unused: Vec<&String> = planner
+            .fragments
+            .keys()
+            .filter(|f| !planner.used_fragments.contains(*f))
+            .collect();
+        unused.sort();
+        for name in unused {
+            let message = format!("Fragment {name} was defined, but not used");
+            planner
+                .errors
+                .push(GqlError::new(message, "useAndDefineFragment"));
+        }
+    }
     if fields.is_empty() && planner.errors.is_empty() {
         planner
             .errors
             .push(GqlError::new("Selection set cannot be empty", "BAD_REQUEST").at(pos));
     }
     if planner.errors.is_empty() {
-        Ok(Plan { mutation, fields })
+        Ok(Plan {
+            mutation,
+            fields,
+            name: operation_name_of(op),
+        })
     } else {
         Err(PlanFailure::Invalid(planner.errors))
+    }
+}
+
+fn operation_name_of(op: &OperationDefinition<String>) -> Option<String> {
+    match op {
+        OperationDefinition::Query(q) => q.name.clone(),
+        OperationDefinition::Mutation(m) => m.name.clone(),
+        OperationDefinition::Subscription(s) => s.name.clone(),
+        OperationDefinition::SelectionSet(_) => None,
+    }
+}
+
+fn operation_label(op: &OperationDefinition<String>) -> String {
+    let (kind, name) = match op {
+        OperationDefinition::Query(q) => ("query", q.name.clone()),
+        OperationDefinition::Mutation(m) => ("mutation", m.name.clone()),
+        OperationDefinition::Subscription(s) => ("subscription", s.name.clone()),
+        OperationDefinition::SelectionSet(_) => ("query", None),
+    };
+    match name {
+        Some(n) => format!("{kind} {n}"),
+        None => format!("anonymous {kind}"),
     }
 }
 
@@ -183,271 +278,8 @@ fn select_operation<'a>(
     }
 }
 
-impl<'a> Planner<'a> {
-    fn literal(&self, v: &AstValue<String>) -> Value {
-        match v {
-            AstValue::Variable(name) => self.variables.get(name).cloned().unwrap_or(Value::Null),
-            AstValue::Int(n) => n.as_i64().map_or(Value::Null, |i| Value::Number(i.into())),
-            AstValue::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
-            AstValue::String(s) => Value::String(s.clone()),
-            AstValue::Boolean(b) => Value::Bool(*b),
-            AstValue::Null => Value::Null,
-            AstValue::Enum(e) => Value::String(e.clone()),
-            AstValue::List(items) => Value::Array(items.iter().map(|i| self.literal(i)).collect()),
-            AstValue::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), self.literal(v)))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// `@skip(if:)` / `@include(if:)`.
-    fn included(&self, directives: &[graphql_parser::query::Directive<String>]) -> bool {
-        directives.iter().all(|d| {
-            let cond = d
-                .arguments
-                .iter()
-                .find(|(n, _)| n == "if")
-                .map(|(_, v)| self.literal(v));
-            !matches!(
-                (d.name.as_str(), cond.and_then(|c| c.as_bool())),
-                ("skip", Some(true)) | ("include", Some(false))
-            )
-        })
-    }
-
-    fn selection(
-        &mut self,
-        parent: &str,
-        set: &SelectionSet<'a, String>,
-        condition: Option<&str>,
-    ) -> Vec<PlanField> {
-        let mut out: Vec<PlanField> = Vec::new();
-        self.depth += 1;
-        if self.depth > 30 {
-            self.errors.push(GqlError::new(
-                "Query has too many levels of nesting",
-                "BAD_REQUEST",
-            ));
-            self.depth -= 1;
-            return out;
-        }
-        for item in &set.items {
-            match item {
-                Selection::Field(f) if self.included(&f.directives) => {
-                    let owner = condition.unwrap_or(parent);
-                    if let Some(pf) = self.field(owner, f, condition) {
-                        merge(&mut out, pf);
-                    }
-                }
-                Selection::FragmentSpread(s) if self.included(&s.directives) => {
-                    let Some(frag) = self.fragments.get(&s.fragment_name).copied() else {
-                        self.errors.push(
-                            GqlError::new(
-                                format!("Fragment {} was used, but not defined", s.fragment_name),
-                                "useAndDefineFragment",
-                            )
-                            .at(s.position.into()),
-                        );
-                        continue;
-                    };
-                    let TypeCondition::On(on) = &frag.type_condition;
-                    if let Some(cond) = self.condition(parent, condition, on, s.position.into()) {
-                        for pf in self.selection(parent, &frag.selection_set, cond.as_deref()) {
-                            merge(&mut out, pf);
-                        }
-                    }
-                }
-                Selection::InlineFragment(i) if self.included(&i.directives) => {
-                    let cond = match &i.type_condition {
-                        Some(TypeCondition::On(on)) => {
-                            self.condition(parent, condition, on, i.position.into())
-                        }
-                        None => Some(condition.map(str::to_string)),
-                    };
-                    if let Some(cond) = cond {
-                        for pf in self.selection(parent, &i.selection_set, cond.as_deref()) {
-                            merge(&mut out, pf);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.depth -= 1;
-        out
-    }
-
-    /// The effective type condition for a fragment `on` inside `parent`
-    /// (already narrowed to `outer`); `None` when the fragment is invalid.
-    fn condition(
-        &mut self,
-        parent: &str,
-        outer: Option<&str>,
-        on: &str,
-        pos: Pos,
-    ) -> Option<Option<String>> {
-        if self.schema.get(on).is_none() {
-            self.errors.push(
-                GqlError::new(
-                    format!("No such type {on}, so it can't be a fragment condition"),
-                    "undefinedType",
-                )
-                .at(pos),
-            );
-            return None;
-        }
-        let narrowed = outer.unwrap_or(parent);
-        let possible = self.schema.satisfies(on, narrowed) || self.schema.satisfies(narrowed, on);
-        if !possible {
-            self.errors.push(
-                GqlError::new(
-                    format!("Fragment on {on} can't be spread inside {narrowed}"),
-                    "fragmentSpreadsImpossible",
-                )
-                .at(pos),
-            );
-            return None;
-        }
-        // The more specific of the two conditions wins; none is needed on the parent itself.
-        let specific = if self.schema.satisfies(narrowed, on) {
-            narrowed
-        } else {
-            on
-        };
-        Some((specific != parent).then(|| specific.to_string()))
-    }
-
-    fn field(
-        &mut self,
-        owner: &str,
-        f: &graphql_parser::query::Field<'a, String>,
-        condition: Option<&str>,
-    ) -> Option<PlanField> {
-        let pos: Pos = f.position.into();
-        let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
-        if f.name == "__typename" {
-            return Some(PlanField {
-                key,
-                name: f.name.clone(),
-                args: Map::new(),
-                condition: condition.map(str::to_string),
-                children: vec![],
-                ty: None,
-                pos,
-            });
-        }
-        let schema = self.schema;
-        let Some(def) = schema.get(owner).and_then(|t| t.field(&f.name)) else {
-            self.errors.push(undefined_field(owner, &f.name).at(pos));
-            return None;
-        };
-        let mut args = Map::new();
-        for (name, value) in &f.arguments {
-            let Some(arg) = def.arg(name) else {
-                self.errors.push(
-                    GqlError::new(
-                        format!("Field '{}' doesn't accept argument '{name}'", f.name),
-                        "argumentNotAccepted",
-                    )
-                    .at(pos)
-                    .ext("name", json!(f.name))
-                    .ext("typeName", json!("Field"))
-                    .ext("argumentName", json!(name)),
-                );
-                continue;
-            };
-            let v = self.literal(value);
-            if let Err(expected) = check_value(schema, &arg.ty, &v) {
-                self.errors.push(
-                    GqlError::new(
-                        format!(
-                            "Argument '{name}' on Field '{}' has an invalid value ({}). Expected type '{expected}'.",
-                            f.name,
-                            display_value(value)
-                        ),
-                        "argumentLiteralsIncompatible",
-                    )
-                    .at(pos)
-                    .ext("typeName", json!("Field"))
-                    .ext("argumentName", json!(name)),
-                );
-                continue;
-            }
-            args.insert(name.clone(), v);
-        }
-        let mut missing = Vec::new();
-        for arg in &def.args {
-            if args.get(&arg.name).is_none_or(Value::is_null) {
-                if let Some(d) = &arg.default {
-                    args.insert(arg.name.clone(), default_value(d));
-                } else if arg.ty.is_non_null() {
-                    missing.push(arg.name.clone());
-                }
-            }
-        }
-        if !missing.is_empty() {
-            self.errors.push(
-                GqlError::new(
-                    format!(
-                        "Field '{}' is missing required arguments: {}",
-                        f.name,
-                        missing.join(", ")
-                    ),
-                    "missingRequiredArguments",
-                )
-                .at(pos)
-                .ext("className", json!("Field"))
-                .ext("name", json!(f.name))
-                .ext("arguments", json!(missing.join(", "))),
-            );
-        }
-        let base = def.ty.base();
-        let leaf = schema
-            .get(base)
-            .is_some_and(|t| matches!(t.kind, TypeKind::Scalar | TypeKind::Enum));
-        let has_selection = !f.selection_set.items.is_empty();
-        let children = if leaf {
-            if has_selection {
-                self.errors.push(
-                    GqlError::new(
-                        format!("Selections can't be made on scalars (field '{}' returns {base} but has selections [...])", f.name),
-                        "selectionMismatch",
-                    )
-                    .at(pos),
-                );
-            }
-            vec![]
-        } else {
-            if !has_selection {
-                self.errors.push(
-                    GqlError::new(
-                        format!(
-                            "Field must have selections (field '{}' returns {} but has no selections. Did you mean '{} {{ ... }}'?)",
-                            f.name, def.ty, f.name
-                        ),
-                        "selectionMismatch",
-                    )
-                    .at(pos),
-                );
-            }
-            self.selection(base, &f.selection_set, None)
-        };
-        Some(PlanField {
-            key,
-            name: f.name.clone(),
-            args,
-            condition: condition.map(str::to_string),
-            children,
-            ty: Some(def.ty.clone()),
-            pos,
-        })
-    }
-}
-
 /// Fields with the same response key and condition are one field (spec "field merging").
-fn merge(out: &mut Vec<PlanField>, field: PlanField) {
+pub(super) fn merge(out: &mut Vec<PlanField>, field: PlanField) {
     if let Some(existing) = out
         .iter_mut()
         .find(|f| f.key == field.key && f.condition == field.condition)
@@ -457,54 +289,6 @@ fn merge(out: &mut Vec<PlanField>, field: PlanField) {
         }
     } else {
         out.push(field);
-    }
-}
-
-fn display_value(v: &AstValue<String>) -> String {
-    v.to_string()
-}
-
-fn default_value(sdl: &str) -> Value {
-    match sdl {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        "null" => Value::Null,
-        s => s
-            .parse::<i64>()
-            .map(|i| Value::Number(i.into()))
-            .unwrap_or_else(|_| Value::String(s.trim_matches('"').to_string())),
-    }
-}
-
-/// Checks a coerced value against an input type; `Err` carries the expected type name.
-fn check_value(schema: &Schema, ty: &TypeRef, v: &Value) -> Result<(), String> {
-    match (ty, v) {
-        (TypeRef::NonNull(_), Value::Null) => Err(ty.to_string()),
-        (TypeRef::NonNull(inner), _) => check_value(schema, inner, v).map_err(|_| ty.to_string()),
-        (_, Value::Null) => Ok(()),
-        (TypeRef::List(inner), Value::Array(items)) => items
-            .iter()
-            .try_for_each(|i| check_value(schema, inner, i))
-            .map_err(|_| ty.to_string()),
-        // Input coercion: a single value is accepted where a list is expected.
-        (TypeRef::List(inner), _) => check_value(schema, inner, v).map_err(|_| ty.to_string()),
-        (TypeRef::Named(name), _) => {
-            let ok = match name.as_str() {
-                "Int" => v.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
-                "Float" => v.is_number(),
-                "Boolean" => v.is_boolean(),
-                "ID" => v.is_string() || v.is_i64(),
-                "String" | "DateTime" | "URL" | "Decimal" | "Money" => v.is_string(),
-                "UnsignedInt64" => v.is_string() || v.is_u64(),
-                other => match schema.get(other) {
-                    Some(t) if t.kind == TypeKind::Enum => v
-                        .as_str()
-                        .is_some_and(|s| t.enum_values.iter().any(|e| e == s)),
-                    _ => true,
-                },
-            };
-            if ok { Ok(()) } else { Err(name.clone()) }
-        }
     }
 }
 
@@ -535,6 +319,23 @@ mod tests {
     }
 
     #[test]
+    fn variables_are_checked_against_their_declared_types() {
+        match plan_of(
+            "query($n: Int!) { orders(first: $n) { nodes { id } } }",
+            json!({"n": "ten"}),
+        ) {
+            Err(PlanFailure::Invalid(errs)) => {
+                assert_eq!(errs[0].code(), Some("INVALID_VARIABLE"));
+                assert_eq!(
+                    errs[0].message,
+                    "Variable $n of type Int! was provided invalid value"
+                );
+            }
+            other => panic!("expected INVALID_VARIABLE, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn invalid_documents_report_graphql_ruby_codes() {
         let codes = |q: &str| match plan_of(q, json!({})) {
             Err(PlanFailure::Invalid(errs)) => errs
@@ -556,5 +357,17 @@ mod tests {
         );
         assert_eq!(codes("{ shop }"), vec!["selectionMismatch"]);
         assert_eq!(codes("{ shop { name "), vec!["syntax"]);
+        assert_eq!(
+            codes("query Q { orders(first: $n) { nodes { id } } }"),
+            vec!["variableNotDefined"]
+        );
+        assert_eq!(
+            codes("query Q($n: Int) { shop { id } }"),
+            vec!["variableNotUsed"]
+        );
+        assert_eq!(
+            codes("{ shop { id } } fragment F on Shop { name }"),
+            vec!["useAndDefineFragment"]
+        );
     }
 }

@@ -74,7 +74,7 @@ pub fn product<'a>(ctx: &Ctx<'a>, p: &'a ProductRec, f: &PlanField) -> Result<'a
             .flat_map(|v| v.inventory.iter())
             .map(|q| *q as i64)
             .sum::<i64>()),
-        "variantsCount" => obj(Obj::Count(p.variants.len() as u64)),
+        "variantsCount" => obj(Obj::Count(p.variants.len() as u64, true)),
         "variants" => {
             let args = PageArgs::from_field(f, 1, ctx.bulk)?;
             let ids: Vec<(u64, usize)> = p

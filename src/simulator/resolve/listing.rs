@@ -2,80 +2,19 @@
 //! with `sortKey`, `reverse` and `query` (reference §4.3, §4.9, §5). Orders
 //! sorted by a timestamp seek through the store's `(value, id)` indexes, and a
 //! range search on the sort field narrows the seek, so an incremental window
-//! costs its page, not the store.
+//! costs its page, not the store. What each record offers the search syntax
+//! is in `searchable.rs`.
 
 use std::ops::Bound;
 
+use super::searchable::{CustomerSearch, OrderSearch, ProductSearch, VariantSearch};
 use super::{Ctx, Obj, OrderRef, Result};
 use crate::simulator::data::model::*;
 use crate::simulator::graphql::connection::{PageArgs, paginate};
 use crate::simulator::graphql::execute::Resolved;
 use crate::simulator::graphql::plan::PlanField;
 use crate::simulator::scopes;
-use crate::simulator::search::{self, FieldValue, Query, Searchable};
-
-struct OrderSearch<'c, 'a> {
-    ctx: &'c Ctx<'a>,
-    o: &'a OrderRec,
-}
-
-impl Searchable for OrderSearch<'_, '_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let o = self.o;
-        Some(match name {
-            "updated_at" => FieldValue::Time(o.updated_at),
-            "created_at" => FieldValue::Time(o.created_at),
-            "processed_at" => FieldValue::Time(o.processed_at),
-            "id" => FieldValue::Number(o.id),
-            "customer_id" => FieldValue::Number(o.customer.map_or(0, |c| CUSTOMER_BASE + c as u64)),
-            "test" => FieldValue::Bool(o.test),
-            "tag" => FieldValue::Set(o.tag_list()),
-            "name" => {
-                FieldValue::OwnedSet(vec![format!("#{}", o.number()), o.number().to_string()])
-            }
-            "status" => {
-                let mut s = Vec::new();
-                if o.closed_at.is_none() {
-                    s.push("not_closed");
-                    if o.cancelled_at.is_none() {
-                        s.push("open");
-                    }
-                } else {
-                    s.push("closed");
-                }
-                if o.cancelled_at.is_some() {
-                    s.push("cancelled");
-                }
-                FieldValue::Set(s)
-            }
-            "financial_status" => FieldValue::Text(o.financial.search()),
-            "fulfillment_status" => FieldValue::Set(match o.fulfillment {
-                FulfillmentState::Fulfilled => vec!["fulfilled", "shipped"],
-                FulfillmentState::PartiallyFulfilled => vec!["partial", "unfulfilled"],
-                FulfillmentState::Unfulfilled => vec!["unfulfilled", "unshipped"],
-                FulfillmentState::OnHold => vec!["on_hold", "unfulfilled"],
-            }),
-            "return_status" => FieldValue::Text(o.returns.search()),
-            "email" => FieldValue::Owned(
-                o.customer
-                    .and_then(|c| self.ctx.data.customers.get(c as usize))
-                    .map_or(String::new(), |c| c.email()),
-            ),
-            "sku" => FieldValue::OwnedSet(
-                self.ctx
-                    .data
-                    .detail(o)
-                    .lines
-                    .iter()
-                    .map(|l| {
-                        crate::simulator::data::detail::sku(l.product_index, l.variant_position)
-                    })
-                    .collect(),
-            ),
-            _ => return None,
-        })
-    }
-}
+use crate::simulator::search::{self, Query};
 
 fn lower_max(a: Bound<(i64, u64)>, b: Bound<(i64, u64)>) -> Bound<(i64, u64)> {
     match (a, b) {
@@ -135,7 +74,7 @@ pub fn orders<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     let sort = f.arg_str("sortKey").unwrap_or("PROCESSED_AT");
     let query = search::parse(f.arg_str("query").unwrap_or(""));
     let now = ctx.now;
-    let scopes = &ctx.store.config.scopes;
+    let scopes = &ctx.grants.scopes;
     let data = ctx.data;
     let accept = |o: &'a OrderRec| {
         (scopes::order_visible(scopes, o.created_at, now)
@@ -251,27 +190,6 @@ fn sorted_page<'a>(
     )))
 }
 
-struct ProductSearch<'a>(&'a ProductRec);
-
-impl Searchable for ProductSearch<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        let p = self.0;
-        Some(match name {
-            "updated_at" => FieldValue::Time(p.updated_at),
-            "created_at" => FieldValue::Time(p.created_at),
-            "id" => FieldValue::Number(p.id),
-            "status" => FieldValue::Text(p.status.search()),
-            "title" => FieldValue::Text(&p.title),
-            "vendor" => FieldValue::Text(p.vendor),
-            "product_type" => FieldValue::Text(p.product_type),
-            "tag" => FieldValue::Set(p.tags.iter().map(String::as_str).collect()),
-            "sku" => FieldValue::Set(p.variants.iter().map(|v| v.sku.as_str()).collect()),
-            "default" => FieldValue::Set(vec![p.title.as_str()]),
-            _ => return None,
-        })
-    }
-}
-
 pub fn products<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     let query = search::parse(f.arg_str("query").unwrap_or(""));
     let sort = f.arg_str("sortKey").unwrap_or("ID");
@@ -351,22 +269,6 @@ pub fn product_variants<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     })
 }
 
-struct VariantSearch<'a>(&'a ProductRec, &'a VariantRec);
-
-impl Searchable for VariantSearch<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        Some(match name {
-            "updated_at" => FieldValue::Time(self.1.updated_at),
-            "created_at" => FieldValue::Time(self.1.created_at),
-            "id" => FieldValue::Number(self.1.id),
-            "sku" => FieldValue::Text(&self.1.sku),
-            "product_id" => FieldValue::Number(self.0.id),
-            "title" => FieldValue::Text(&self.1.title),
-            _ => return None,
-        })
-    }
-}
-
 pub fn customers<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     let query = search::parse(f.arg_str("query").unwrap_or(""));
     let sort = f.arg_str("sortKey").unwrap_or("ID");
@@ -392,25 +294,11 @@ pub fn customers<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     })
 }
 
-struct CustomerSearch<'a>(&'a CustomerRec);
-
-impl Searchable for CustomerSearch<'_> {
-    fn field(&self, name: &str) -> Option<FieldValue<'_>> {
-        Some(match name {
-            "updated_at" => FieldValue::Time(self.0.updated_at),
-            "created_at" => FieldValue::Time(self.0.created_at),
-            "id" => FieldValue::Number(self.0.id),
-            "email" => FieldValue::Owned(self.0.email()),
-            _ => return None,
-        })
-    }
-}
-
 /// `ordersCount(query:, limit:)`: exact up to the limit, then `AT_LEAST` (reference §2.8).
 pub fn orders_count<'a>(ctx: &Ctx<'a>, f: &PlanField) -> (u64, bool) {
     let query: Query = search::parse(f.arg_str("query").unwrap_or(""));
     let limit = f.arg_i64("limit").map_or(u64::MAX, |l| l.max(0) as u64);
-    let scopes = &ctx.store.config.scopes;
+    let scopes = &ctx.grants.scopes;
     let mut n = 0u64;
     for o in &ctx.data.orders {
         if scopes::order_visible(scopes, o.created_at, ctx.now)

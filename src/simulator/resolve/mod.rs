@@ -3,9 +3,11 @@
 //! store (its data under a read lock, its grants, the simulated time).
 
 mod catalog;
+mod introspection;
 mod listing;
 mod orders;
 mod root;
+mod searchable;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -86,7 +88,13 @@ pub enum Obj<'a> {
     Bulk(Rc<BulkOp>),
     BulkPayload(Option<Rc<BulkOp>>, Rc<Vec<UserErr>>),
     UserError(Rc<UserErr>),
-    Count(u64),
+    MetaSchema,
+    MetaType(introspection::MetaType),
+    MetaField(&'static super::schema::FieldDef),
+    MetaInput(&'static super::schema::ArgDef),
+    MetaEnumValue(&'static str),
+    /// A count and whether it is exact (`AT_LEAST` once a limit is hit, §2.8).
+    Count(u64, bool),
 }
 
 /// One request's view of a store.
@@ -94,6 +102,7 @@ pub struct Ctx<'a> {
     pub sim: &'a std::sync::Arc<Simulator>,
     pub store: &'a std::sync::Arc<SimStore>,
     pub data: &'a StoreData,
+    pub grants: &'a super::config::Grants,
     pub version: &'a ApiVersion,
     pub now: Ts,
     /// Inside a bulk operation: connections return everything.
@@ -176,7 +185,12 @@ impl<'a> Resolver for Ctx<'a> {
             Obj::Bulk(_) => "BulkOperation",
             Obj::BulkPayload(..) => "BulkOperationRunQueryPayload",
             Obj::UserError(_) => "BulkOperationUserError",
-            Obj::Count(_) => "Count",
+            Obj::Count(..) => "Count",
+            Obj::MetaSchema => "__Schema",
+            Obj::MetaType(_) => "__Type",
+            Obj::MetaField(_) => "__Field",
+            Obj::MetaInput(_) => "__InputValue",
+            Obj::MetaEnumValue(_) => "__EnumValue",
         }
     }
 
@@ -188,8 +202,8 @@ impl<'a> Resolver for Ctx<'a> {
     ) -> std::result::Result<(), GqlError> {
         let result = super::scopes::check_field(
             Schema::served(),
-            &self.store.config.scopes,
-            self.store.config.protected,
+            &self.grants.scopes,
+            self.grants.protected,
             owner,
             def,
         );
@@ -263,9 +277,14 @@ impl<'a> Resolver for Ctx<'a> {
                 "code" => val(e.code),
                 _ => Err(not_served("BulkOperationUserError", name)),
             },
-            Obj::Count(n) => match name {
+            Obj::MetaSchema => introspection::schema_field(name),
+            Obj::MetaType(t) => introspection::type_field(*t, f),
+            Obj::MetaField(d) => introspection::field_field(d, f),
+            Obj::MetaInput(a) => introspection::input_field(a, name),
+            Obj::MetaEnumValue(v) => introspection::enum_value_field(v, name),
+            Obj::Count(n, exact) => match name {
                 "count" => val(*n),
-                "precision" => val("EXACT"),
+                "precision" => val(if *exact { "EXACT" } else { "AT_LEAST" }),
                 _ => Err(not_served("Count", name)),
             },
         }

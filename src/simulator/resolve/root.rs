@@ -25,13 +25,14 @@ pub fn query_root<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     };
     match f.name.as_str() {
         "shop" => obj(Obj::Shop),
+        "__schema" | "__type" => super::introspection::root_field(f),
         "orders" => listing::orders(ctx, f),
         "products" => listing::products(ctx, f),
         "productVariants" => listing::product_variants(ctx, f),
         "customers" => listing::customers(ctx, f),
         "ordersCount" => {
-            let (n, _exact) = listing::orders_count(ctx, f);
-            obj(Obj::Count(n))
+            let (n, exact) = listing::orders_count(ctx, f);
+            obj(Obj::Count(n, exact))
         }
         "order" => typed("Order"),
         "product" => typed("Product"),
@@ -93,11 +94,8 @@ pub fn query_root<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
 pub fn mutation<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
     match f.name.as_str() {
         "bulkOperationRunQuery" => {
-            let (op, errors) = bulk::submit(
-                ctx,
-                f.arg_str("query").unwrap_or(""),
-                f.arg_bool("groupObjects").unwrap_or(false),
-            );
+            let (op, errors) =
+                bulk::submit(ctx, f.arg_str("query").unwrap_or(""), group_objects(ctx, f));
             obj(Obj::BulkPayload(op.map(Rc::new), Rc::new(errors)))
         }
         "bulkOperationCancel" => {
@@ -105,6 +103,15 @@ pub fn mutation<'a>(ctx: &Ctx<'a>, f: &PlanField) -> Result<'a> {
             obj(Obj::BulkPayload(op.map(Rc::new), Rc::new(errors)))
         }
         other => Err(not_served("Mutation", other)),
+    }
+}
+
+/// Grouping was the default before 2026-01 and is opt-in from 2026-01 (reference §3.1).
+fn group_objects(ctx: &Ctx<'_>, f: &PlanField) -> bool {
+    if f.defaulted.iter().any(|a| a == "groupObjects") {
+        ctx.version.served.as_str() < "2026-01"
+    } else {
+        f.arg_bool("groupObjects").unwrap_or(false)
     }
 }
 
@@ -117,13 +124,12 @@ pub fn find_node<'a>(ctx: &Ctx<'a>, id: &str) -> Result<'a> {
         ));
     };
     if let Some(access) = Schema::served().get(ty).and_then(|t| t.access.as_ref())
-        && !scopes::granted(&ctx.store.config.scopes, access)
+        && !scopes::granted(&ctx.grants.scopes, access)
     {
         return Err(access_denied("node", &access.text));
     }
     let data = ctx.data;
-    let visible =
-        |o: &OrderRec| scopes::order_visible(&ctx.store.config.scopes, o.created_at, ctx.now);
+    let visible = |o: &OrderRec| scopes::order_visible(&ctx.grants.scopes, o.created_at, ctx.now);
     let order_child = |base: u64, per: u64| -> Option<(OrderRef<'a>, usize)> {
         let offset = n.checked_sub(base)?;
         let o = data.order_by_index(offset / per).filter(|o| visible(o))?;
@@ -206,8 +212,7 @@ pub fn app<'a>(ctx: &Ctx<'a>, name: &str) -> Result<'a> {
     match name {
         "id" => val(gid("AppInstallation", ctx.store.app_installation_id())),
         "accessScopes" => Ok(Resolved::List(
-            ctx.store
-                .config
+            ctx.grants
                 .scopes
                 .iter()
                 .map(|s| Obj::Scope(s.as_str()))

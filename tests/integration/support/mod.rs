@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod simulator;
 pub mod store;
 pub mod sync_env;
 

@@ -3,22 +3,28 @@
 //! JSONL, inject faults, move the clock, and read per-store counters.
 //! It needs no token: it is the test's hand on the simulator, not Shopify's API.
 
+mod churn;
+mod export;
+mod grants;
+
+pub use churn::spawn_churn;
+pub use export::order_truth;
+
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::data::StoreData;
-use super::data::model::*;
-use super::data::rng::Rng;
-use super::faults::Faults;
-use super::resolve::parse_gid;
-use super::server::json_response;
-use super::{SimStore, Simulator};
+use crate::simulator::data::model::*;
+use crate::simulator::data::rng::Rng;
+use crate::simulator::faults::Faults;
+use crate::simulator::resolve::parse_gid;
+use crate::simulator::server::json_response;
+use crate::simulator::{SimStore, Simulator};
 
 pub fn router() -> Router<Arc<Simulator>> {
     Router::new()
@@ -39,23 +45,27 @@ pub fn router() -> Router<Arc<Simulator>> {
             "/_sim/stores/{store}/products/{id}",
             axum::routing::patch(update_product).delete(delete_product),
         )
-        .route("/_sim/stores/{store}/churn", put(set_churn))
+        .route("/_sim/stores/{store}/churn", put(churn::set_churn))
+        .route(
+            "/_sim/stores/{store}/grants",
+            put(grants::set_grants).get(grants::get_grants),
+        )
         .route(
             "/_sim/stores/{store}/faults",
             put(set_faults).get(get_faults),
         )
-        .route("/_sim/stores/{store}/export", get(export))
+        .route("/_sim/stores/{store}/export", get(export::export))
 }
 
-fn not_found(what: &str) -> Response {
+pub(super) fn not_found(what: &str) -> Response {
     json_response(404, &json!({"error": format!("{what} not found")}), &[])
 }
 
-fn ok(body: Value) -> Response {
+pub(super) fn ok(body: Value) -> Response {
     json_response(200, &body, &[])
 }
 
-fn store_of(sim: &Simulator, name: &str) -> Result<Arc<SimStore>, Box<Response>> {
+pub(super) fn store_of(sim: &Simulator, name: &str) -> Result<Arc<SimStore>, Box<Response>> {
     sim.store(name)
         .cloned()
         .ok_or_else(|| Box::new(not_found(&format!("store {name}"))))
@@ -334,24 +344,6 @@ async fn delete_product(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct Churn {
-    per_second: f64,
-}
-
-async fn set_churn(
-    State(sim): State<Arc<Simulator>>,
-    Path(name): Path<String>,
-    axum::Json(c): axum::Json<Churn>,
-) -> Response {
-    let store = match store_of(&sim, &name) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    *super::lock(&store.churn_per_s) = c.per_second.max(0.0);
-    ok(json!({"per_second": c.per_second.max(0.0)}))
-}
-
 async fn set_faults(
     State(sim): State<Arc<Simulator>>,
     Path(name): Path<String>,
@@ -369,130 +361,5 @@ async fn get_faults(State(sim): State<Arc<Simulator>>, Path(name): Path<String>)
     match store_of(&sim, &name) {
         Ok(s) => ok(serde_json::to_value(s.faults()).unwrap_or(Value::Null)),
         Err(r) => *r,
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct ExportQuery {
-    resource: Option<String>,
-}
-
-/// Ground truth as JSONL: every order (or product) that exists, regardless of scopes.
-async fn export(
-    State(sim): State<Arc<Simulator>>,
-    Path(name): Path<String>,
-    Query(q): Query<ExportQuery>,
-) -> Response {
-    let store = match store_of(&sim, &name) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let data = store.read_data();
-    let mut out = String::new();
-    let products = q.resource.as_deref() == Some("products");
-    if products {
-        for p in &data.products {
-            out.push_str(&product_truth(p).to_string());
-            out.push('\n');
-        }
-    } else {
-        for o in &data.orders {
-            out.push_str(&order_truth(&data, o).to_string());
-            out.push('\n');
-        }
-    }
-    let mut resp = Response::new(axum::body::Body::from(out));
-    resp.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/jsonl"),
-    );
-    resp
-}
-
-/// The fields a sync is expected to reproduce, named as the GraphQL API names them.
-pub fn order_truth(data: &StoreData, o: &OrderRec) -> Value {
-    let d = data.detail(o);
-    json!({
-        "id": format!("gid://shopify/Order/{}", o.id),
-        "name": format!("#{}", o.number()),
-        "createdAt": datetime(o.created_at),
-        "updatedAt": datetime(o.updated_at),
-        "processedAt": datetime(o.processed_at),
-        "closedAt": o.closed_at.map(datetime),
-        "cancelledAt": o.cancelled_at.map(datetime),
-        "displayFinancialStatus": o.financial.graphql(),
-        "displayFulfillmentStatus": o.fulfillment.graphql(),
-        "returnStatus": o.returns.graphql(),
-        "test": o.test,
-        "tags": o.tag_list(),
-        "totalPrice": decimal(d.total_cents),
-        "lineItems": d.lines.iter().map(|l| json!({
-            "id": format!("gid://shopify/LineItem/{}", l.id),
-            "sku": super::data::detail::sku(l.product_index, l.variant_position),
-            "quantity": l.quantity,
-        })).collect::<Vec<_>>(),
-    })
-}
-
-fn product_truth(p: &ProductRec) -> Value {
-    json!({
-        "id": format!("gid://shopify/Product/{}", p.id),
-        "title": p.title,
-        "status": p.status.graphql(),
-        "updatedAt": datetime(p.updated_at),
-        "variants": p.variants.iter().map(|v| json!({
-            "id": format!("gid://shopify/ProductVariant/{}", v.id),
-            "sku": v.sku,
-            "price": decimal(v.price_cents),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// Applies `per_second` random order updates per simulated second to every churning store.
-pub fn spawn_churn(sim: Arc<Simulator>) {
-    tokio::spawn(async move {
-        let mut last = sim.clock.now_ms();
-        let mut owed: std::collections::HashMap<String, f64> = Default::default();
-        let mut rng = Rng::new(0xC4_0000);
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let now_ms = sim.clock.now_ms();
-            let elapsed_s = ((now_ms - last) / 1000.0).max(0.0);
-            last = now_ms;
-            for (name, store) in &sim.stores {
-                let rate = *super::lock(&store.churn_per_s);
-                if rate <= 0.0 {
-                    continue;
-                }
-                let due = owed.entry(name.clone()).or_default();
-                *due += rate * elapsed_s;
-                let n = due.floor() as u64;
-                *due -= n as f64;
-                if n > 0 {
-                    churn(store, n.min(100_000), (now_ms / 1000.0) as Ts, &mut rng);
-                }
-            }
-        }
-    });
-}
-
-fn churn(store: &SimStore, n: u64, now: Ts, rng: &mut Rng) {
-    let mut data = store.write_data();
-    for _ in 0..n {
-        if data.orders.is_empty() {
-            return;
-        }
-        let i = rng.below(data.orders.len() as u64) as usize;
-        let id = data.orders[i].id;
-        let roll = rng.below(10);
-        let tag = rng.below(TAG_VOCABULARY.len() as u64);
-        data.update_order(id, now, |o| match roll {
-            0..=6 => o.tags ^= 1 << tag,
-            7..=8 if o.financial == FinancialStatus::Paid && o.cancelled_at.is_none() => {
-                o.fulfillment = FulfillmentState::Fulfilled;
-            }
-            _ if o.closed_at.is_none() => o.closed_at = Some(now),
-            _ => o.tags ^= 1 << tag,
-        });
     }
 }
