@@ -15,8 +15,7 @@ fn demo_syncs_a_store_and_reports_ready() {
     assert!(stdout.contains("$ kubectl get shopifyconnections -n shops -o wide"));
     let last_row = stdout
         .lines()
-        .filter(|l| l.starts_with("demo   demo.myshopify.com"))
-        .next_back()
+        .rfind(|l| l.starts_with("demo   demo.myshopify.com"))
         .expect("a table row");
     assert!(
         last_row.contains("True") && last_row.contains("Complete"),
