@@ -436,8 +436,9 @@ impl<'a> Engine<'a> {
     }
 
     /// Stores a job's result a chunk of roots at a time (parsed JSON is many
-    /// times the size of its text, so only one chunk is ever parsed). Every
-    /// chunk but the last commits `hold`; the last commits `done(records)`.
+    /// times the size of its text, so only one chunk is ever parsed; this is
+    /// what keeps the process under 150 MB). Every chunk but the last commits
+    /// `hold`; the last commits `done(records)`.
     async fn store(
         &mut self,
         source: &Source,

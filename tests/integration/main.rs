@@ -4,8 +4,10 @@
 mod support;
 
 mod aad_tamper;
+mod client_queries_are_valid;
 mod crash_between_batch_and_checkpoint;
 mod crd_generated;
+mod customer_data_stays_out;
 mod database_unreachable;
 mod demo_runs_green;
 mod environment_isolation;
