@@ -10,6 +10,9 @@ pub struct Bucket {
     restore_rate: f64,
     available: f64,
     last_ms: f64,
+    /// The lowest level any admission left the bucket at (drains excluded),
+    /// so a test or benchmark can check a client never used more than its share.
+    lowest: f64,
 }
 
 impl Bucket {
@@ -19,6 +22,7 @@ impl Bucket {
             restore_rate,
             available: maximum,
             last_ms: now_ms,
+            lowest: maximum,
         }
     }
 
@@ -35,7 +39,13 @@ impl Bucket {
             return false;
         }
         self.available -= cost;
+        self.lowest = self.lowest.min(self.available);
         true
+    }
+
+    /// The lowest level an admission has left the bucket at.
+    pub fn lowest(&self) -> f64 {
+        self.lowest
     }
 
     /// Returns the unused part of the requested cost.

@@ -86,6 +86,7 @@ async fn stats(State(sim): State<Arc<Simulator>>) -> Response {
         let mut v = s.stats.to_json();
         if let Value::Object(m) = &mut v {
             m.insert("throttleStatus".into(), s.bucket().status(now_ms));
+            m.insert("lowestAvailable".into(), json!(s.bucket().lowest().floor()));
             m.insert("orders".into(), json!(s.read_data().orders.len()));
             m.insert("bulkOperations".into(), json!(s.bulk_registry().ops.len()));
         }
