@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::TryStreamExt;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 
 use super::BenchError;
 use crate::crypto::MasterKey;
@@ -54,28 +54,14 @@ pub async fn run(config: &StoreBenchConfig) -> Result<String, BenchError> {
         }
     };
     let name = format!("shopsync_bench_{}", std::process::id());
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await?;
-    let options: PgConnectOptions = admin_url.parse::<PgConnectOptions>()?.database(&name);
+    let url = local_postgres::recreate_database(&admin_url, &name).await?;
     let pool = PgPoolOptions::new()
         .max_connections(8)
-        .connect_with(options)
+        .connect(&url)
         .await?;
     let outcome = measure(&pool, config.records).await;
     pool.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    let _ = admin.close().await;
+    local_postgres::drop_database(&admin_url, &name).await?;
     Ok(render(&outcome?))
 }
 

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 
 use super::BenchError;
 use crate::api::ShopifyConnectionSpec;
@@ -82,6 +82,8 @@ fn simulator(args: &[&str]) -> Result<SimProcess, BenchError> {
 struct Target {
     pool: PgPool,
     master: Arc<MasterKey>,
+    admin_url: String,
+    name: String,
 }
 
 async fn database(config: &SyncBenchConfig) -> Result<Target, BenchError> {
@@ -92,26 +94,30 @@ async fn database(config: &SyncBenchConfig) -> Result<Target, BenchError> {
         }
     };
     let name = format!("shopsync_bench_sync_{}", std::process::id());
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    let mut url = url::Url::parse(&admin_url).map_err(|e| BenchError::Task(e.to_string()))?;
-    url.set_path(&name);
-    let pool = crate::store::connect(url.as_str(), crate::store::RetryPolicy::default()).await?;
+    let url = local_postgres::recreate_database(&admin_url, &name).await?;
+    let pool = crate::store::connect(&url, crate::store::RetryPolicy::default()).await?;
     migrate::migrate(&pool)
         .await
         .map_err(|e| BenchError::Task(e.to_string()))?;
     Ok(Target {
         pool,
         master: Arc::new(MasterKey::generate()?),
+        admin_url,
+        name,
     })
+}
+
+/// GETs a JSON document from the simulator.
+async fn get_json(http: &reqwest::Client, url: &str) -> Result<serde_json::Value, BenchError> {
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| BenchError::Task(e.to_string()))?;
+    response
+        .json()
+        .await
+        .map_err(|e| BenchError::Task(e.to_string()))
 }
 
 /// The simulator's clock, so the engine's windows agree with its timestamps.
@@ -317,19 +323,14 @@ pub async fn run(config: &SyncBenchConfig) -> Result<String, BenchError> {
             bucket = b.maximum;
         }
     }
-    let stats: serde_json::Value = http
-        .get(format!("{}/_sim/stats", sim.url))
-        .send()
-        .await
-        .map_err(|e| BenchError::Task(e.to_string()))?
-        .json()
-        .await
-        .map_err(|e| BenchError::Task(e.to_string()))?;
+    let stats = get_json(&http, &format!("{}/_sim/stats", sim.url)).await?;
     let lowest = stats["stores"][STORE]["lowestAvailable"]
         .as_f64()
         .unwrap_or(bucket);
     drop(sim);
     let peak_rss = peak_rss_mb();
+    target.pool.close().await;
+    local_postgres::drop_database(&target.admin_url, &target.name).await?;
 
     let mut out = String::new();
     let _ = writeln!(out, "| measurement | value |");

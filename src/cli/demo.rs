@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use sqlx::{Connection, PgConnection};
 
 use crate::api::printer;
 use crate::clock::Clock;
@@ -176,19 +175,8 @@ async fn database() -> anyhow::Result<sqlx::PgPool> {
     let scratch = std::env::temp_dir().join("shopsync-demo-postgres");
     let admin_url = local_postgres::resolve(&scratch).await?;
     println!("== PostgreSQL: {}", local_postgres::redact(&admin_url));
-    let mut admin = PgConnection::connect(&admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {DATABASE}")))
-        .execute(&mut admin)
-        .await?;
-    admin.close().await?;
-    let mut url = url::Url::parse(&admin_url)?;
-    url.set_path(DATABASE);
-    let pool = crate::store::connect(url.as_str(), crate::store::RetryPolicy::default()).await?;
+    let url = local_postgres::recreate_database(&admin_url, DATABASE).await?;
+    let pool = crate::store::connect(&url, crate::store::RetryPolicy::default()).await?;
     migrate::migrate(&pool).await?;
     Ok(pool)
 }

@@ -313,3 +313,27 @@ fn read_port(file: &Path) -> Option<u16> {
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap_or_default()
 }
+
+/// Drops database `name` (ending its sessions) and creates it empty again;
+/// returns its URL. For scratch databases: demos and benchmarks.
+pub async fn recreate_database(admin_url: &str, name: &str) -> Result<String, sqlx::Error> {
+    drop_database(admin_url, name).await?;
+    let mut admin = PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    let options: sqlx::postgres::PgConnectOptions = admin_url.parse()?;
+    Ok(sqlx::ConnectOptions::to_url_lossy(&options.database(name)).to_string())
+}
+
+/// Drops database `name` if it exists, ending its sessions.
+pub async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    let mut admin = PgConnection::connect(admin_url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    admin.close().await
+}

@@ -5,19 +5,10 @@
 use std::collections::BTreeSet;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use shopsync::store::RecordSet;
 
-use crate::support::sync_env::{STORE, SyncEnv, number, spec};
-
-/// Orders a default connection keeps: neither cancelled nor closed.
-fn open_orders(truth: &[Value]) -> BTreeSet<i64> {
-    truth
-        .iter()
-        .filter(|o| o["cancelledAt"].is_null() && o["closedAt"].is_null())
-        .map(|o| number(&o["id"]))
-        .collect()
-}
+use crate::support::sync_env::{STORE, SyncEnv, number, open_orders, spec};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_then_incremental_equals_ground_truth() {

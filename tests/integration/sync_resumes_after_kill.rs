@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::sync_env::{STORE, SyncEnv, TOKEN, number};
+use crate::support::sync_env::{STORE, SyncEnv, TOKEN, number, open_orders};
 
 const MANIFEST: &str = "apiVersion: shopify.fostr.io/v1alpha1
 kind: ShopifyConnection
@@ -92,14 +92,6 @@ async fn stored(env: &SyncEnv) -> BTreeSet<i64> {
     .expect("ids")
     .into_iter()
     .collect()
-}
-
-fn open_orders(truth: &[Value]) -> BTreeSet<i64> {
-    truth
-        .iter()
-        .filter(|o| o["cancelledAt"].is_null() && o["closedAt"].is_null())
-        .map(|o| number(&o["id"]))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,23 +3,14 @@
 //! downloads, failed and stalled bulk jobs. Each ends with complete data and
 //! a status that says what happened; the token never reaches the download host.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shopsync::store::RecordSet;
 use shopsync::sync::EngineConfig;
 use shopsync::sync::bulk_job::Pacing;
 
-use crate::support::sync_env::{SyncEnv, number, spec};
-
-fn open_orders(truth: &[Value]) -> BTreeSet<i64> {
-    truth
-        .iter()
-        .filter(|o| o["cancelledAt"].is_null() && o["closedAt"].is_null())
-        .map(|o| number(&o["id"]))
-        .collect()
-}
+use crate::support::sync_env::{SyncEnv, open_orders, spec};
 
 async fn assert_complete(env: &SyncEnv) {
     let truth = env.truth("orders").await;

@@ -2,6 +2,7 @@
 //! HTTP, a fresh migrated database, a master key, a registered connection,
 //! and a client whose clock runs exactly as fast as the simulator's.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -181,27 +182,36 @@ impl SyncEnv {
     }
 
     /// Live (non-tombstoned) Shopify ids of a recordset, from the clear index columns.
-    pub async fn stored_ids(&self, recordset: &str) -> std::collections::BTreeSet<i64> {
-        sqlx::query_scalar("SELECT shopify_id FROM records WHERE connection_id = $1 AND recordset = $2 AND NOT deleted")
-            .bind(self.connection.id)
-            .bind(recordset)
-            .fetch_all(&self.db.pool)
-            .await
-            .expect("ids")
-            .into_iter()
-            .collect()
+    pub async fn stored_ids(&self, recordset: &str) -> BTreeSet<i64> {
+        self.ids(recordset, false).await
     }
 
-    pub async fn tombstoned_ids(&self, recordset: &str) -> std::collections::BTreeSet<i64> {
-        sqlx::query_scalar("SELECT shopify_id FROM records WHERE connection_id = $1 AND recordset = $2 AND deleted")
-            .bind(self.connection.id)
-            .bind(recordset)
-            .fetch_all(&self.db.pool)
-            .await
-            .expect("ids")
-            .into_iter()
-            .collect()
+    pub async fn tombstoned_ids(&self, recordset: &str) -> BTreeSet<i64> {
+        self.ids(recordset, true).await
     }
+
+    async fn ids(&self, recordset: &str, deleted: bool) -> BTreeSet<i64> {
+        sqlx::query_scalar(
+            "SELECT shopify_id FROM records WHERE connection_id = $1 AND recordset = $2 AND deleted = $3",
+        )
+        .bind(self.connection.id)
+        .bind(recordset)
+        .bind(deleted)
+        .fetch_all(&self.db.pool)
+        .await
+        .expect("ids")
+        .into_iter()
+        .collect()
+    }
+}
+
+/// Orders a default connection keeps: neither cancelled nor closed.
+pub fn open_orders(truth: &[Value]) -> BTreeSet<i64> {
+    truth
+        .iter()
+        .filter(|o| o["cancelledAt"].is_null() && o["closedAt"].is_null())
+        .map(|o| number(&o["id"]))
+        .collect()
 }
 
 /// The numeric id of a gid.
