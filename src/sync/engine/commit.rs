@@ -1,0 +1,136 @@
+//! Committing what a job produced: converted records in batches, each batch in
+//! one transaction with a checkpoint, the advanced checkpoint only with the
+//! last batch of a job.
+
+use serde_json::json;
+
+use jiff::Timestamp;
+
+use super::{Engine, SyncError, to_chrono};
+use crate::shopify::ShopifyError;
+use crate::shopify::jsonl::Assembly;
+use crate::store::{Checkpoint, RecordSet};
+use crate::sync::records::Converted;
+use crate::sync::source::Source;
+use crate::sync::state::{BACKFILL, BackfillState, INCREMENTAL, IncrementalState};
+
+impl Engine<'_> {
+    /// Saves a checkpoint that covers no new rows (a bulk operation id).
+    pub(super) async fn save(
+        &mut self,
+        recordset: RecordSet,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), SyncError> {
+        let run = self.run();
+        self.writer
+            .write_batch(run, recordset, &[], checkpoint)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a job's result a chunk of roots at a time (parsed JSON is many
+    /// times the size of its text, so only one chunk is ever parsed; this is
+    /// what keeps the process under 150 MB). Every chunk but the last commits
+    /// `hold`; the last commits `done(records)`.
+    pub(super) async fn store(
+        &mut self,
+        source: &Source,
+        result: Assembly,
+        hold: &Checkpoint,
+        done: &dyn Fn(usize) -> Checkpoint,
+    ) -> Result<Checkpoint, SyncError> {
+        let mut chunks = result.chunks(self.config.batch_size).peekable();
+        let mut records = 0;
+        if chunks.peek().is_none() {
+            let cp = done(0);
+            self.commit(source, Converted::default(), &cp, &cp).await?;
+            return Ok(cp);
+        }
+        while let Some(chunk) = chunks.next() {
+            let chunk =
+                chunk.map_err(|e| SyncError::Shopify(ShopifyError::Decode(e.to_string())))?;
+            let converted = source.convert(chunk)?;
+            records += converted.count(source.recordset());
+            if chunks.peek().is_none() {
+                let cp = done(records);
+                self.commit(source, converted, hold, &cp).await?;
+                return Ok(cp);
+            }
+            self.commit(source, converted, hold, hold).await?;
+        }
+        Ok(done(records))
+    }
+
+    /// Writes converted objects in batches. Every batch but the last carries
+    /// `hold` (progress not yet made); the last carries `done`, so the
+    /// checkpoint moves only with the final rows it covers.
+    pub(super) async fn commit(
+        &mut self,
+        source: &Source,
+        mut converted: Converted,
+        hold: &Checkpoint,
+        done: &Checkpoint,
+    ) -> Result<(), SyncError> {
+        let run = self.run();
+        let size = self.config.batch_size.max(1);
+        let driving = source.recordset();
+        for recordset in source.written_recordsets() {
+            let last_set = recordset == driving;
+            let child = |cp: &Checkpoint| Checkpoint {
+                stream: cp.stream.clone(),
+                watermark: cp.watermark,
+                state: json!({"via": driving.as_str()}),
+            };
+            let (hold_cp, done_cp) = if last_set {
+                (hold.clone(), done.clone())
+            } else {
+                (child(hold), child(done))
+            };
+            let tombstones = converted.take_tombstones(recordset);
+            for chunk in tombstones.chunks(size) {
+                let outcome = self
+                    .writer
+                    .tombstone(run, recordset, chunk, Some(&hold_cp))
+                    .await?;
+                self.report
+                    .recordsets
+                    .entry(recordset)
+                    .or_default()
+                    .tombstoned += outcome.written;
+            }
+            let writes = converted.take_writes(recordset);
+            let chunks: Vec<_> = writes.chunks(size).collect();
+            if chunks.is_empty() {
+                self.writer
+                    .write_batch(run, recordset, &[], &done_cp)
+                    .await?;
+            }
+            for (i, chunk) in chunks.iter().enumerate() {
+                let cp = if i + 1 == chunks.len() {
+                    &done_cp
+                } else {
+                    &hold_cp
+                };
+                let outcome = self.writer.write_batch(run, recordset, chunk, cp).await?;
+                self.report.recordsets.entry(recordset).or_default().written += outcome.written;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn backfill_checkpoint(state: &BackfillState) -> Checkpoint {
+    Checkpoint {
+        stream: BACKFILL.to_owned(),
+        watermark: Some(to_chrono(state.to)),
+        state: serde_json::to_value(state).unwrap_or_default(),
+    }
+}
+
+pub(super) fn incremental_checkpoint(watermark: Timestamp, state: &IncrementalState) -> Checkpoint {
+    Checkpoint {
+        stream: INCREMENTAL.to_owned(),
+        watermark: Some(to_chrono(watermark)),
+        state: serde_json::to_value(state).unwrap_or_default(),
+    }
+}
