@@ -376,8 +376,17 @@ impl<'a> Engine<'a> {
                     return self.store(source, result, &hold(Some(op)), &done).await;
                 }
                 JobEnd::Partial(result, reason) => {
-                    let cp = hold(None);
-                    self.store(source, result, &cp, &|_| cp.clone()).await?;
+                    // Without grouped output a root in a partial file may be
+                    // missing children that were never written, and the store
+                    // would keep that incomplete version when the rerun
+                    // delivers the same updatedAt. So the partial result is
+                    // counted and the whole job runs again.
+                    tracing::warn!(
+                        store = self.client.store(),
+                        roots = result.len(),
+                        "bulk job failed with partial data; not storing possibly incomplete orders, running it again"
+                    );
+                    self.save(recordset, &hold(None)).await?;
                     reason
                 }
                 JobEnd::Lost(reason) => {
