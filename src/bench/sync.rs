@@ -204,6 +204,22 @@ async fn connect(
     })
 }
 
+impl Connected {
+    /// One sync with the default engine; a failed sync fails the benchmark.
+    async fn sync(&mut self, spec: &ShopifyConnectionSpec) -> Result<SyncReport, BenchError> {
+        let report = Engine::new(
+            &self.client,
+            &mut self.writer,
+            spec,
+            EngineConfig::default(),
+        )
+        .run_once()
+        .await;
+        check(&report)?;
+        Ok(report)
+    }
+}
+
 fn check(report: &SyncReport) -> Result<(), BenchError> {
     match &report.error {
         Some((reason, message, _)) => Err(BenchError::Task(format!(
@@ -237,16 +253,8 @@ pub async fn run(config: &SyncBenchConfig) -> Result<String, BenchError> {
     let clock = sim_clock(&http, &sim, 1000.0).await?;
     let mut conn = connect(&target, &sim, clock, "throughput").await?;
     let started = Instant::now();
-    let report = Engine::new(
-        &conn.client,
-        &mut conn.writer,
-        &spec,
-        EngineConfig::default(),
-    )
-    .run_once()
-    .await;
+    let report = conn.sync(&spec).await?;
     let elapsed = started.elapsed();
-    check(&report)?;
     let orders_report = report
         .recordsets
         .get(&RecordSet::Orders)
@@ -278,15 +286,7 @@ pub async fn run(config: &SyncBenchConfig) -> Result<String, BenchError> {
     ])?;
     let clock = sim_clock(&http, &sim, speed).await?;
     let mut conn2 = connect(&target, &sim, clock.clone(), "standard-plan").await?;
-    let report = Engine::new(
-        &conn2.client,
-        &mut conn2.writer,
-        &spec,
-        EngineConfig::default(),
-    )
-    .run_once()
-    .await;
-    check(&report)?;
+    let report = conn2.sync(&spec).await?;
     let std_backfill_orders = report
         .recordsets
         .get(&RecordSet::Orders)
@@ -303,15 +303,7 @@ pub async fn run(config: &SyncBenchConfig) -> Result<String, BenchError> {
     let polls = 10;
     for _ in 0..polls {
         clock.sleep(Duration::from_secs(60)).await;
-        let report = Engine::new(
-            &conn2.client,
-            &mut conn2.writer,
-            &spec,
-            EngineConfig::default(),
-        )
-        .run_once()
-        .await;
-        check(&report)?;
+        let report = conn2.sync(&spec).await?;
         poll_cost += report.stats.cost_used;
         throttled += report.stats.throttled;
         changed += report
