@@ -61,6 +61,15 @@ pub(super) fn not_found(what: &str) -> Response {
     json_response(404, &json!({"error": format!("{what} not found")}), &[])
 }
 
+/// The answer to a DELETE: the id, or 404 naming what was not found.
+fn deletion(deleted: bool, what: &str, id: &str) -> Response {
+    if deleted {
+        ok(json!({"deleted": id}))
+    } else {
+        not_found(what)
+    }
+}
+
 pub(super) fn ok(body: Value) -> Response {
     json_response(200, &body, &[])
 }
@@ -257,11 +266,7 @@ async fn delete_order(
         Err(r) => return *r,
     };
     let deleted = numeric_id(&id).is_some_and(|n| store.write_data().delete_order(n));
-    if deleted {
-        ok(json!({"deleted": id}))
-    } else {
-        not_found("order")
-    }
+    deletion(deleted, "order", &id)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -338,11 +343,7 @@ async fn delete_product(
         Err(r) => return *r,
     };
     let deleted = numeric_id(&id).is_some_and(|n| store.write_data().delete_product(n));
-    if deleted {
-        ok(json!({"deleted": id}))
-    } else {
-        not_found("product")
-    }
+    deletion(deleted, "product", &id)
 }
 
 async fn set_faults(

@@ -84,15 +84,7 @@ pub fn product<'a>(ctx: &Ctx<'a>, p: &'a ProductRec, f: &PlanField) -> Result<'a
                 .map(|(i, v)| (v.id, i))
                 .collect();
             let page = paginate_list(&args, &ids);
-            Ok(Resolved::Connection(Page {
-                items: page
-                    .items
-                    .into_iter()
-                    .map(|(i, c)| (Obj::Variant(p, i), c))
-                    .collect(),
-                has_next: page.has_next,
-                has_previous: page.has_previous,
-            }))
+            Ok(variant_page(p, page))
         }
         other => Err(not_served("Product", other)),
     }
@@ -159,15 +151,7 @@ pub fn inventory_item<'a>(ctx: &Ctx<'a>, p: &'a ProductRec, i: usize, f: &PlanFi
         "variants" => {
             let args = PageArgs::from_field(f, 1, ctx.bulk)?;
             let page = paginate_list(&args, &[(v.id, i)]);
-            Ok(Resolved::Connection(Page {
-                items: page
-                    .items
-                    .into_iter()
-                    .map(|(i, c)| (Obj::Variant(p, i), c))
-                    .collect(),
-                has_next: page.has_next,
-                has_previous: page.has_previous,
-            }))
+            Ok(variant_page(p, page))
         }
         other => Err(not_served("InventoryItem", other)),
     }
@@ -262,4 +246,17 @@ pub fn location<'a>(l: &'a LocationRec, name: &str) -> Result<'a> {
         "createdAt" | "updatedAt" => time(l.created_at),
         other => Err(not_served("Location", other)),
     }
+}
+
+/// A page of a product's variants (by index) as a connection of variant objects.
+fn variant_page<'a>(p: &'a ProductRec, page: Page<usize>) -> Resolved<Obj<'a>> {
+    Resolved::Connection(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|(i, c)| (Obj::Variant(p, i), c))
+            .collect(),
+        has_next: page.has_next,
+        has_previous: page.has_previous,
+    })
 }
