@@ -6,6 +6,7 @@ pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod controller;
 pub mod crypto;
 pub mod shopify;
 pub mod simulator;

@@ -1,6 +1,8 @@
 //! Benchmarks behind `shopsync bench TARGET`, each printing the markdown
 //! table the README shows. They measure; they never assert.
 
+pub mod operator;
+pub mod operator_env;
 pub mod simulator;
 pub mod store;
 pub mod sync;

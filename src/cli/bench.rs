@@ -19,6 +19,18 @@ pub struct BenchArgs {
     /// the local server, else a throwaway cluster.
     #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// operator: ShopifyConnections to create.
+    #[arg(long, default_value_t = 1000)]
+    pub connections: usize,
+    /// operator: simulated stores they spread over.
+    #[arg(long, default_value_t = 100)]
+    pub stores: usize,
+    /// operator: virtual seconds per real second.
+    #[arg(long, default_value_t = 10.0)]
+    pub speed: f64,
+    /// operator: virtual minutes of steady state to measure.
+    #[arg(long, default_value_t = 5)]
+    pub minutes: u64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -29,6 +41,8 @@ pub enum BenchTarget {
     Simulator,
     /// The sync engine end to end: backfill throughput, cost per order, throttling, RSS.
     Sync,
+    /// The operator: freshness lag, on-demand latency, bucket use and RSS for many connections.
+    Operator,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -37,6 +51,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Simulator => bench::simulator::run(args.records as u64),
         BenchTarget::Store => run_store(&args),
         BenchTarget::Sync => run_sync(&args),
+        BenchTarget::Operator => run_operator(&args),
     }
 }
 
@@ -66,6 +81,25 @@ fn run_sync(args: &BenchArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let table = bench::sync::run(&bench::sync::SyncBenchConfig {
             orders: args.records as u64,
+            database_url: args.database_url.clone(),
+        })
+        .await?;
+        println!("{table}");
+        Ok(())
+    })
+}
+
+fn run_operator(args: &BenchArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let table = bench::operator::run(&bench::operator::OperatorBenchConfig {
+            connections: args.connections,
+            stores: args.stores,
+            speed: args.speed,
+            minutes: args.minutes,
             database_url: args.database_url.clone(),
         })
         .await?;

@@ -6,6 +6,7 @@ mod demo;
 mod keygen;
 mod keys;
 pub mod records;
+mod run;
 pub mod simulate;
 pub mod store_options;
 mod sync;
@@ -45,6 +46,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Sync one ShopifyConnection manifest without a cluster and print its status.
     Sync(sync::SyncArgs),
+    /// Run the operator: reconcile ShopifyConnections in the cluster (kubeconfig or in-cluster).
+    Run(Box<run::RunArgs>),
     /// Run a benchmark and print its markdown table.
     Bench(bench::BenchArgs),
 }
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(&args)?,
         Command::Demo(args) => demo::run(args)?,
         Command::Sync(args) => sync::run(args)?,
+        Command::Run(args) => run::run(*args)?,
         Command::Bench(args) => bench::run(args)?,
     }
     Ok(())

@@ -16,9 +16,10 @@ use super::store_options::StoreOptions;
 use crate::api::admission::admit;
 use crate::api::{ShopifyConnection, ShopifyConnectionStatus};
 use crate::clock::Clock;
+use crate::controller::identity::identity;
 use crate::shopify::http::{Endpoint, build_client};
 use crate::shopify::{AccessToken, LimiterRegistry, ShopifyClient};
-use crate::store::{ConnectionIdentity, RecordWriter, connections, counts};
+use crate::store::{RecordWriter, connections, counts};
 use crate::sync::status::{StatusContext, from_report};
 use crate::sync::{Engine, EngineConfig};
 
@@ -127,28 +128,6 @@ async fn sync(args: SyncArgs) -> anyhow::Result<()> {
             _ = clock.sleep(poll) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
-    }
-}
-
-/// Without a cluster there is no uid: one derived from the name keeps the
-/// same manifest on the same records across runs.
-fn identity(connection: &ShopifyConnection) -> ConnectionIdentity {
-    let namespace = connection
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_owned());
-    let name = connection.metadata.name.clone().unwrap_or_default();
-    ConnectionIdentity {
-        uid: connection
-            .metadata
-            .uid
-            .clone()
-            .unwrap_or_else(|| format!("local:{namespace}/{name}")),
-        namespace,
-        name,
-        store: connection.spec.store.clone(),
-        environment: connection.spec.environment.clone(),
     }
 }
 

@@ -1,3 +1,5 @@
-//! Tracing setup, and (with the operator) metrics and health endpoints.
+//! Tracing setup, Prometheus metrics and the health endpoints.
 
+pub mod health;
 pub mod logging;
+pub mod metrics;

@@ -37,7 +37,7 @@ impl Engine<'_> {
         source: &Source,
         result: Assembly,
         hold: &Checkpoint,
-        done: &dyn Fn(usize) -> Checkpoint,
+        done: &(dyn Fn(usize) -> Checkpoint + Sync),
     ) -> Result<Checkpoint, SyncError> {
         let mut chunks = result.chunks(self.config.batch_size).peekable();
         let mut records = 0;

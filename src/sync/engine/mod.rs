@@ -351,8 +351,8 @@ impl<'a> Engine<'a> {
         source: &Source,
         search: &str,
         mut operation: Option<String>,
-        hold: impl Fn(Option<String>) -> Checkpoint,
-        done: impl Fn(usize) -> Checkpoint,
+        hold: impl Fn(Option<String>) -> Checkpoint + Sync,
+        done: impl Fn(usize) -> Checkpoint + Sync,
         what: &str,
     ) -> Result<Checkpoint, SyncError> {
         let recordset = source.recordset();

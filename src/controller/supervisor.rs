@@ -1,0 +1,264 @@
+//! Runs syncs outside the reconcile: one supervised task per connection at
+//! most, a global bound on how many run at once, clean cancellation.
+//!
+//! A reconcile only decides and hands over; the task runs the engine for as
+//! long as the backfill takes. Cancelling first asks the engine to stop
+//! (it finishes and commits the batch in flight), then, after a grace
+//! period, aborts the task: every batch commits with its checkpoint in one
+//! transaction, so an abort loses nothing that a rerun will not redo. When
+//! a task ends it asks for a reconcile of its connection, which schedules
+//! the next sync.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::join_all;
+use kube::runtime::reflector::ObjectRef;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::api::ShopifyConnection;
+
+use super::plan::RunningSync;
+
+type Key = ObjectRef<ShopifyConnection>;
+
+/// How a sync task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    /// Stopped on request (spec change, suspend, delete, shutdown).
+    Stopped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Stopped => "stopped",
+        }
+    }
+}
+
+struct Entry {
+    id: u64,
+    running: RunningSync,
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+pub struct Supervisor {
+    tasks: Mutex<HashMap<Key, Entry>>,
+    failures: Mutex<HashMap<Key, u32>>,
+    permits: Arc<Semaphore>,
+    done: mpsc::UnboundedSender<Key>,
+    next_id: AtomicU64,
+    grace: Duration,
+}
+
+impl Supervisor {
+    /// `done` receives a connection's key whenever its task ends.
+    pub fn new(max_concurrent: usize, grace: Duration, done: mpsc::UnboundedSender<Key>) -> Supervisor {
+        Supervisor {
+            tasks: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            done,
+            next_id: AtomicU64::new(1),
+            grace,
+        }
+    }
+
+    /// The slots every sync must hold while it runs.
+    pub fn permits(&self) -> Arc<Semaphore> {
+        Arc::clone(&self.permits)
+    }
+
+    pub fn running(&self, key: &Key) -> Option<RunningSync> {
+        self.lock_tasks().get(key).map(|e| e.running.clone())
+    }
+
+    pub fn failures(&self, key: &Key) -> u32 {
+        self.lock_failures().get(key).copied().unwrap_or(0)
+    }
+
+    pub fn running_count(&self) -> usize {
+        self.lock_tasks().len()
+    }
+
+    /// Starts `work` for `key`, first stopping a task already running for it
+    /// (without waiting here: the new task waits for the old one to end).
+    pub fn start<F>(self: &Arc<Self>, key: Key, running: RunningSync, work: F)
+    where
+        F: FnOnce(watch::Receiver<bool>) -> futures::future::BoxFuture<'static, Outcome>
+            + Send
+            + 'static,
+    {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = self.lock_tasks();
+        let previous = tasks.remove(&key);
+        if let Some(p) = &previous {
+            let _ = p.stop.send(true);
+        }
+        let this = Arc::clone(self);
+        let task_key = key.clone();
+        let handle = tokio::spawn(async move {
+            if let Some(previous) = previous {
+                this.wait_or_abort(previous.handle).await;
+            }
+            let outcome = work(stop_rx).await;
+            this.finished(&task_key, id, outcome);
+        });
+        tasks.insert(
+            key,
+            Entry {
+                id,
+                running,
+                stop: stop_tx,
+                handle,
+            },
+        );
+    }
+
+    /// Stops the task for `key`, if any, and waits for it (at most the grace
+    /// period, then it is aborted).
+    pub async fn cancel(&self, key: &Key) {
+        let entry = self.lock_tasks().remove(key);
+        if let Some(entry) = entry {
+            let _ = entry.stop.send(true);
+            self.wait_or_abort(entry.handle).await;
+        }
+        self.lock_failures().remove(key);
+    }
+
+    /// Stops every task: each finishes its batch in flight and commits, or
+    /// is aborted after the grace period.
+    pub async fn shutdown(&self) {
+        let entries: Vec<Entry> = self.lock_tasks().drain().map(|(_, e)| e).collect();
+        for e in &entries {
+            let _ = e.stop.send(true);
+        }
+        join_all(entries.into_iter().map(|e| self.wait_or_abort(e.handle))).await;
+    }
+
+    async fn wait_or_abort(&self, mut handle: JoinHandle<()>) {
+        if tokio::time::timeout(self.grace, &mut handle).await.is_err() {
+            tracing::warn!(grace = ?self.grace, "a sync did not stop within the grace period; aborting it (its last committed checkpoint stands)");
+            handle.abort();
+            let _ = handle.await;
+        }
+    }
+
+    fn finished(&self, key: &Key, id: u64, outcome: Outcome) {
+        {
+            let mut tasks = self.lock_tasks();
+            if tasks.get(key).is_some_and(|e| e.id == id) {
+                tasks.remove(key);
+            }
+        }
+        {
+            let mut failures = self.lock_failures();
+            match outcome {
+                Outcome::Succeeded => {
+                    failures.remove(key);
+                }
+                Outcome::Failed => *failures.entry(key.clone()).or_default() += 1,
+                Outcome::Stopped => {}
+            }
+        }
+        let _ = self.done.send(key.clone());
+    }
+
+    fn lock_tasks(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_failures(&self) -> std::sync::MutexGuard<'_, HashMap<Key, u32>> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt;
+
+    use super::*;
+
+    fn key(name: &str) -> Key {
+        ObjectRef::new(name).within("ns")
+    }
+
+    fn running(generation: i64) -> RunningSync {
+        RunningSync {
+            generation: Some(generation),
+            secret_version: "1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_restart_stops_the_old_task_before_the_new_one_runs() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sup = Arc::new(Supervisor::new(4, Duration::from_secs(5), tx));
+        let (order_tx, mut order) = mpsc::unbounded_channel();
+        let o1 = order_tx.clone();
+        sup.start(key("a"), running(1), move |mut stop| {
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+                o1.send("old stopped").unwrap();
+                Outcome::Stopped
+            }
+            .boxed()
+        });
+        let o2 = order_tx.clone();
+        sup.start(key("a"), running(2), move |_| {
+            async move {
+                o2.send("new ran").unwrap();
+                Outcome::Succeeded
+            }
+            .boxed()
+        });
+        assert_eq!(sup.running(&key("a")), Some(running(2)));
+        assert_eq!(order.recv().await, Some("old stopped"));
+        assert_eq!(order.recv().await, Some("new ran"));
+        assert_eq!(rx.recv().await, Some(key("a")));
+        assert_eq!(rx.recv().await, Some(key("a")));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(sup.running(&key("a")), None);
+    }
+
+    #[tokio::test]
+    async fn a_task_that_ignores_stop_is_aborted_after_the_grace_period() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let sup = Arc::new(Supervisor::new(1, Duration::from_millis(50), tx));
+        sup.start(key("b"), running(1), |_| {
+            async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Outcome::Succeeded
+            }
+            .boxed()
+        });
+        let started = std::time::Instant::now();
+        sup.cancel(&key("b")).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(sup.running_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn failures_count_up_and_reset_on_success() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sup = Arc::new(Supervisor::new(1, Duration::from_secs(1), tx));
+        for outcome in [Outcome::Failed, Outcome::Failed] {
+            sup.start(key("c"), running(1), move |_| async move { outcome }.boxed());
+            rx.recv().await;
+        }
+        assert_eq!(sup.failures(&key("c")), 2);
+        sup.start(key("c"), running(1), |_| async { Outcome::Succeeded }.boxed());
+        rx.recv().await;
+        assert_eq!(sup.failures(&key("c")), 0);
+    }
+}
