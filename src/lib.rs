@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod crypto;
+pub mod kube_standin;
 pub mod shopify;
 pub mod simulator;
 pub mod store;
