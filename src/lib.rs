@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod controller;
 pub mod crypto;
+pub mod kube_standin;
 pub mod shopify;
 pub mod simulator;
 pub mod store;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use kube::ResourceExt;
 use serde_json::json;
 use shopsync::api::ConditionType::*;
 use shopsync::api::ConditionStatus::{False, True};
