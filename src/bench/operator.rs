@@ -42,7 +42,9 @@ struct Seen {
 pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
     let admin_url = match &config.database_url {
         Some(url) => url.clone(),
-        None => local_postgres::resolve(&std::env::temp_dir().join("shopsync-bench-postgres")).await?,
+        None => {
+            local_postgres::resolve(&std::env::temp_dir().join("shopsync-bench-postgres")).await?
+        }
     };
     let db_name = format!("shopsync_bench_operator_{}", std::process::id());
     let db_url = local_postgres::recreate_database(&admin_url, &db_name).await?;
@@ -51,7 +53,10 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
     let names: Vec<(String, String)> = (0..config.stores)
         .map(|i| (format!("shop-{i}"), format!("shpat_bench_{i}")))
         .collect();
-    let refs: Vec<(&str, &str)> = names.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let refs: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
     let mut sim = SimulatorConfig::with_stores(&refs, 3, 30, 0, Timestamp::now().as_second());
     for s in &mut sim.stores {
         s.data.history_days = 5;
@@ -103,7 +108,8 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
     let created = Instant::now();
     for (i, (name, token)) in names.iter().enumerate() {
         env.apply_secret(name, token).await?;
-        let per_store = config.connections / config.stores + usize::from(i < config.connections % config.stores);
+        let per_store = config.connections / config.stores
+            + usize::from(i < config.connections % config.stores);
         for j in 0..per_store {
             env.apply_connection(
                 &format!("{name}-{j}"),
@@ -114,7 +120,8 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
         }
     }
     for (name, _) in &names {
-        env.control_churn(&format!("{name}.myshopify.com"), 0.05).await?;
+        env.control_churn(&format!("{name}.myshopify.com"), 0.05)
+            .await?;
     }
     loop {
         let all = env.connections().list(&Default::default()).await?;
@@ -143,7 +150,11 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
                 worst_lag = worst_lag.max(now.duration_since(*w).as_secs_f64());
             }
         }
-        let name = format!("{}-{}", names[n % names.len()].0, (n / names.len()) % (config.connections / config.stores).max(1));
+        let name = format!(
+            "{}-{}",
+            names[n % names.len()].0,
+            (n / names.len()) % (config.connections / config.stores).max(1)
+        );
         let value = format!("bench-{n}");
         env.request_sync(&name, &value).await?;
         requests.push((name, value, Instant::now()));
@@ -156,14 +167,19 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
         requests
             .iter()
             .filter_map(|(name, value, sent)| {
-                s.acked.get(&format!("{name}={value}")).map(|at| at.duration_since(*sent).as_secs_f64())
+                s.acked
+                    .get(&format!("{name}={value}"))
+                    .map(|at| at.duration_since(*sent).as_secs_f64())
             })
             .collect()
     };
     let answered = latencies.len();
     latencies.sort_by(f64::total_cmp);
     let stats = env.sim_stats().await?;
-    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await?.text().await?;
+    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await?
+        .text()
+        .await?;
     let rss = peak_rss_mb(operator_pid);
     let _ = operator.start_kill();
     let _ = operator.wait().await;
@@ -176,13 +192,20 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
     let mut throttled = 0u64;
     if let Some(stores) = stats["stores"].as_object() {
         for s in stores.values() {
-            let size = s["throttleStatus"]["maximumAvailable"].as_f64().unwrap_or(1.0);
+            let size = s["throttleStatus"]["maximumAvailable"]
+                .as_f64()
+                .unwrap_or(1.0);
             let lowest = s["lowestAvailable"].as_f64().unwrap_or(size);
             worst_share = worst_share.max((size - lowest) / size * 100.0);
             throttled += s["throttled"].as_u64().unwrap_or(0);
         }
     }
-    let pct = |p: f64| latencies.get(((answered as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN);
+    let pct = |p: f64| {
+        latencies
+            .get(((answered as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     let start_p99 = histogram_quantile(&metrics, "shopsync_sync_request_start_seconds", 0.99);
     Ok(format!(
         "| measurement ({} connections, {} stores, clock ×{}) | result | target |\n|---|---|---|\n\
@@ -193,11 +216,17 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
          | most of any store's bucket used (share allowed: 50%) | {:.0}% | ≤ 50% |\n\
          | THROTTLED responses | {throttled} | 0 |\n\
          | operator peak RSS (`shopsync run`, own process) | {:.0} MB | < 256 MB |\n",
-        config.connections, config.stores, config.speed,
+        config.connections,
+        config.stores,
+        config.speed,
         all_ready.as_secs_f64(),
-        config.minutes, worst_lag / poll, worst_lag,
+        config.minutes,
+        worst_lag / poll,
+        worst_lag,
         start_p99,
-        requests.len(), pct(0.5), pct(0.99),
+        requests.len(),
+        pct(0.5),
+        pct(0.99),
         worst_share,
         rss,
     ))
@@ -205,7 +234,8 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
 
 fn ready(c: &ShopifyConnection) -> bool {
     c.status.as_ref().is_some_and(|s| {
-        conditions::find(&s.conditions, ConditionType::Ready).is_some_and(|r| r.status == ConditionStatus::True)
+        conditions::find(&s.conditions, ConditionType::Ready)
+            .is_some_and(|r| r.status == ConditionStatus::True)
     })
 }
 
@@ -213,11 +243,18 @@ fn record(seen: &Mutex<Seen>, c: &ShopifyConnection) {
     let Some(status) = &c.status else { return };
     let name = c.metadata.name.clone().unwrap_or_default();
     let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(w) = status.freshness.as_ref().and_then(|f| f.orders.as_ref()).and_then(|o| o.watermark.as_ref()) {
+    if let Some(w) = status
+        .freshness
+        .as_ref()
+        .and_then(|f| f.orders.as_ref())
+        .and_then(|o| o.watermark.as_ref())
+    {
         s.watermark.insert(name.clone(), w.0);
     }
     if let Some(value) = &status.last_handled_sync_request {
-        s.acked.entry(format!("{name}={value}")).or_insert_with(Instant::now);
+        s.acked
+            .entry(format!("{name}={value}"))
+            .or_insert_with(Instant::now);
     }
 }
 
@@ -229,7 +266,11 @@ fn histogram_quantile(text: &str, name: &str, q: f64) -> f64 {
         .filter_map(|l| {
             let le = l.split("le=\"").nth(1)?.split('"').next()?;
             let count: f64 = l.rsplit(' ').next()?.parse().ok()?;
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
             Some((le, count))
         })
         .collect();
@@ -243,7 +284,9 @@ fn histogram_quantile(text: &str, name: &str, q: f64) -> f64 {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Peak resident set (VmHWM) of a process, in MB.
@@ -257,4 +300,3 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
-

@@ -57,20 +57,27 @@ impl OperatorEnv {
         pool: PgPool,
         kubeconfig: Option<&Path>,
     ) -> anyhow::Result<OperatorEnv> {
-        let sim = start(sim, "127.0.0.1:0").await.context("starting the simulator")?;
+        let sim = start(sim, "127.0.0.1:0")
+            .await
+            .context("starting the simulator")?;
         let sim_now = jiff::Timestamp::from_millisecond(sim.sim.clock.now_ms() as i64)
             .context("simulator clock")?;
         let clock = Clock::scaled_from(sim.sim.clock.speed(), sim_now);
         let (client, standin, namespace) = match kubeconfig {
             Some(path) => {
                 let client = real_cluster(path).await?;
-                let namespace = format!("shopsync-e2e-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+                let namespace = format!(
+                    "shopsync-e2e-{}",
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                );
                 install_crd(&client).await?;
                 create_namespace(&client, &namespace).await?;
                 (client, None, namespace)
             }
             None => {
-                let standin = StandIn::start().await.context("starting the API stand-in")?;
+                let standin = StandIn::start()
+                    .await
+                    .context("starting the API stand-in")?;
                 standin.install_shopsync_crd().await?;
                 (standin.client(), Some(standin), "shops".to_owned())
             }
@@ -157,7 +164,11 @@ impl OperatorEnv {
             "stringData": {"accessToken": token},
         });
         self.secrets()
-            .patch(name, &PatchParams::apply("shopsync-test").force(), &Patch::Apply(&secret))
+            .patch(
+                name,
+                &PatchParams::apply("shopsync-test").force(),
+                &Patch::Apply(&secret),
+            )
             .await
             .with_context(|| format!("applying Secret {name}"))?;
         Ok(())
@@ -184,7 +195,11 @@ impl OperatorEnv {
             "spec": full,
         });
         self.connections()
-            .patch(name, &PatchParams::apply("shopsync-test").force(), &Patch::Apply(&manifest))
+            .patch(
+                name,
+                &PatchParams::apply("shopsync-test").force(),
+                &Patch::Apply(&manifest),
+            )
             .await
             .with_context(|| format!("applying ShopifyConnection {name}"))
     }
@@ -193,7 +208,11 @@ impl OperatorEnv {
     pub async fn patch_spec(&self, name: &str, spec: Value) -> anyhow::Result<ShopifyConnection> {
         Ok(self
             .connections()
-            .patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": spec})))
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": spec})),
+            )
             .await?)
     }
 
@@ -210,7 +229,9 @@ impl OperatorEnv {
     }
 
     pub async fn delete_connection(&self, name: &str) -> anyhow::Result<()> {
-        self.connections().delete(name, &DeleteParams::default()).await?;
+        self.connections()
+            .delete(name, &DeleteParams::default())
+            .await?;
         Ok(())
     }
 
@@ -234,7 +255,9 @@ impl OperatorEnv {
                     .as_ref()
                     .map(|c| serde_json::to_string_pretty(&c.status).unwrap_or_default())
                     .unwrap_or_else(|| "<gone>".into());
-                bail!("timed out after {timeout:?} waiting for {name} to be {what}; status: {shown}");
+                bail!(
+                    "timed out after {timeout:?} waiting for {name} to be {what}; status: {shown}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -266,7 +289,8 @@ impl OperatorEnv {
 
     /// The simulator's `/_sim/stats`.
     pub async fn sim_stats(&self) -> anyhow::Result<Value> {
-        self.sim_control(reqwest::Method::GET, "/_sim/stats", None).await
+        self.sim_control(reqwest::Method::GET, "/_sim/stats", None)
+            .await
     }
 
     async fn sim_control(

@@ -34,7 +34,11 @@ pub struct RunArgs {
     #[arg(long = "lease-name", default_value = "shopsync-leader")]
     pub lease_name: String,
     /// Namespace of the Lease (the operator's own namespace).
-    #[arg(long = "lease-namespace", env = "POD_NAMESPACE", default_value = "default")]
+    #[arg(
+        long = "lease-namespace",
+        env = "POD_NAMESPACE",
+        default_value = "default"
+    )]
     pub lease_namespace: String,
     /// This replica's identity in the Lease and in Events.
     #[arg(long = "identity", env = "POD_NAME")]

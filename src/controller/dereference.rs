@@ -159,8 +159,13 @@ mod tests {
 
     #[test]
     fn reads_the_named_key_and_the_version() {
-        let c = token_from(&secret(&[("accessToken", b"shpat_x\n")]), "ns", "s", "accessToken")
-            .unwrap();
+        let c = token_from(
+            &secret(&[("accessToken", b"shpat_x\n")]),
+            "ns",
+            "s",
+            "accessToken",
+        )
+        .unwrap();
         assert_eq!(c.version, "42");
         assert!(!c.token.is_empty());
     }
@@ -170,8 +175,8 @@ mod tests {
         let err = token_from(&secret(&[("other", b"x")]), "ns", "s", "accessToken").unwrap_err();
         assert_eq!(err.reason(), "SecretKeyNotFound");
         assert!(err.to_string().contains("spec.credentials.secretRef.key"));
-        let err = token_from(&secret(&[("accessToken", b"  ")]), "ns", "s", "accessToken")
-            .unwrap_err();
+        let err =
+            token_from(&secret(&[("accessToken", b"  ")]), "ns", "s", "accessToken").unwrap_err();
         assert_eq!(err.reason(), "EmptyToken");
         assert!(!err.to_string().contains("shpat"));
     }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
-use kube::api::{ObjectMeta, PostParams};
 use kube::Api;
+use kube::api::{ObjectMeta, PostParams};
 
 use super::settings::LeaseSettings;
 
@@ -116,7 +116,9 @@ impl LeaseLock {
             .await
         {
             Ok(_) => tracing::info!(lease = %self.settings.name, "released the leader lease"),
-            Err(e) => tracing::warn!(error = %e, "releasing the leader lease failed; it expires on its own"),
+            Err(e) => {
+                tracing::warn!(error = %e, "releasing the leader lease failed; it expires on its own")
+            }
         }
     }
 
@@ -163,7 +165,12 @@ impl LeaseLock {
         }
     }
 
-    fn expired(&mut self, holder: Option<String>, renewed: Option<Timestamp>, spec: &LeaseSpec) -> bool {
+    fn expired(
+        &mut self,
+        holder: Option<String>,
+        renewed: Option<Timestamp>,
+        spec: &LeaseSpec,
+    ) -> bool {
         let duration = spec
             .lease_duration_seconds
             .map(|s| Duration::from_secs(s.max(1) as u64))
@@ -178,7 +185,11 @@ impl LeaseLock {
     }
 
     async fn renew(&mut self) -> Result<(), RenewError> {
-        let mut lease = self.api.get(&self.settings.name).await.map_err(RenewError::Api)?;
+        let mut lease = self
+            .api
+            .get(&self.settings.name)
+            .await
+            .map_err(RenewError::Api)?;
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         if spec.holder_identity.as_deref() != Some(&self.identity) {
             return Err(RenewError::Lost(spec.holder_identity.clone()));
@@ -193,7 +204,11 @@ impl LeaseLock {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 // Written by someone else since our read: look again.
-                let current = self.api.get(&self.settings.name).await.map_err(RenewError::Api)?;
+                let current = self
+                    .api
+                    .get(&self.settings.name)
+                    .await
+                    .map_err(RenewError::Api)?;
                 let holder = current.spec.and_then(|s| s.holder_identity);
                 if holder.as_deref() == Some(&self.identity) {
                     Ok(())

@@ -111,9 +111,7 @@ pub fn plan(o: &Observed<'_>) -> Plan {
         .as_ref()
         .map(|t| t.0)
         .unwrap_or(Timestamp::UNIX_EPOCH);
-    let is = |t, s| {
-        conditions::find(&status.conditions, t).is_some_and(|c| c.status == s)
-    };
+    let is = |t, s| conditions::find(&status.conditions, t).is_some_and(|c| c.status == s);
     if is(ConditionType::Stalled, ConditionStatus::True) {
         return due_or_wait(o.now, after(last, STALLED_RETRY), Why::Retry);
     }
@@ -196,7 +194,10 @@ mod tests {
 
     #[test]
     fn a_new_connection_syncs_at_once() {
-        assert_eq!(plan(&observed(None, "2026-12-04T10:00:00Z")), Plan::Start(Why::FirstSync));
+        assert_eq!(
+            plan(&observed(None, "2026-12-04T10:00:00Z")),
+            Plan::Start(Why::FirstSync)
+        );
     }
 
     #[test]

@@ -49,7 +49,10 @@ impl Error {
     }
 }
 
-pub async fn reconcile(connection: Arc<ShopifyConnection>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(
+    connection: Arc<ShopifyConnection>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     let started = Instant::now();
     let api: Api<ShopifyConnection> = Api::namespaced(
         ctx.client.clone(),
@@ -82,7 +85,11 @@ pub async fn reconcile(connection: Arc<ShopifyConnection>, ctx: Arc<Context>) ->
 
 /// Failed reconciles (API server or database trouble) are retried soon;
 /// problems a person must fix never get here, they are conditions.
-pub fn error_policy(connection: Arc<ShopifyConnection>, error: &Error, _ctx: Arc<Context>) -> Action {
+pub fn error_policy(
+    connection: Arc<ShopifyConnection>,
+    error: &Error,
+    _ctx: Arc<Context>,
+) -> Action {
     tracing::warn!(connection = %ObjectRef::from_obj(&*connection), error = %error, "reconcile failed; retrying");
     Action::requeue(Duration::from_secs(15))
 }
@@ -161,7 +168,9 @@ async fn credentials_problem(
         return Ok(Action::requeue(Duration::from_secs(10)));
     }
     // Without a token nothing may run on the old one.
-    ctx.supervisor.cancel(&ObjectRef::from_obj(connection)).await;
+    ctx.supervisor
+        .cancel(&ObjectRef::from_obj(connection))
+        .await;
     let generation = connection.metadata.generation;
     let now = Time(ctx.settings.clock.now());
     let reason = problem.reason();
@@ -171,7 +180,12 @@ async fn credentials_problem(
             let conds = &mut s.conditions;
             conditions::set(
                 conds,
-                Condition::new(ConditionType::CredentialsValid, false, reason, message.clone()),
+                Condition::new(
+                    ConditionType::CredentialsValid,
+                    false,
+                    reason,
+                    message.clone(),
+                ),
                 generation,
                 now.clone(),
             );
@@ -197,7 +211,9 @@ async fn invalid_spec(
     ctx: &Arc<Context>,
     problem: &InvalidSpec,
 ) -> Result<Action, Error> {
-    ctx.supervisor.cancel(&ObjectRef::from_obj(connection)).await;
+    ctx.supervisor
+        .cancel(&ObjectRef::from_obj(connection))
+        .await;
     let generation = connection.metadata.generation;
     let now = Time(ctx.settings.clock.now());
     let message = format!("{problem} (edit the spec; nothing syncs until then)");
@@ -206,7 +222,12 @@ async fn invalid_spec(
             for type_ in [ConditionType::Stalled, ConditionType::Ready] {
                 conditions::set(
                     &mut s.conditions,
-                    Condition::new(type_, type_ == ConditionType::Stalled, "InvalidSpec", message.clone()),
+                    Condition::new(
+                        type_,
+                        type_ == ConditionType::Stalled,
+                        "InvalidSpec",
+                        message.clone(),
+                    ),
                     generation,
                     now.clone(),
                 );
@@ -222,7 +243,8 @@ async fn invalid_spec(
 async fn suspended(connection: &ShopifyConnection, ctx: &Arc<Context>) -> Result<(), Error> {
     let generation = connection.metadata.generation;
     let now = Time(ctx.settings.clock.now());
-    let message = "spec.suspend is true: no syncs are scheduled or requested; set it to false to resume";
+    let message =
+        "spec.suspend is true: no syncs are scheduled or requested; set it to false to resume";
     ctx.status
         .update(connection, |s| {
             for type_ in [ConditionType::Ready, ConditionType::Synced] {
@@ -260,7 +282,9 @@ async fn cleanup(connection: Arc<ShopifyConnection>, ctx: &Arc<Context>) -> Resu
                 let (keys, records) = report
                     .map(|r| (r.keys_destroyed, r.records_deleted))
                     .unwrap_or_default();
-                format!("deletionPolicy Purge: {keys} data keys destroyed, {records} records deleted")
+                format!(
+                    "deletionPolicy Purge: {keys} data keys destroyed, {records} records deleted"
+                )
             }
             Err(StoreError::Purged { .. }) => "deletionPolicy Purge: already purged".to_owned(),
             Err(e) => return Err(e.into()),

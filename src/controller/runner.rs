@@ -9,11 +9,11 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
+use kube::ResourceExt;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Config as ControllerConfig;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::ResourceExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::api::{SYNC_REQUESTED_AT, ShopifyConnection};
@@ -43,14 +43,17 @@ pub async fn run_controllers(
     for scope in scopes {
         let (tx, rx) = mpsc::unbounded_channel();
         routes.insert(scope.clone(), tx);
-        controllers.push(scope_controller(Arc::clone(&ctx), scope, rx, shutdown.clone()));
+        controllers.push(scope_controller(
+            Arc::clone(&ctx),
+            scope,
+            rx,
+            shutdown.clone(),
+        ));
     }
     // Completions go to the controller that watches their namespace.
     let dispatch = async move {
         while let Some(key) = done.recv().await {
-            let route = routes
-                .get(&key.namespace)
-                .or_else(|| routes.get(&None));
+            let route = routes.get(&key.namespace).or_else(|| routes.get(&None));
             if let Some(tx) = route {
                 let _ = tx.send(key);
             }
@@ -70,13 +73,14 @@ async fn scope_controller(
 ) {
     // Secrets are watched metadata-only: a change is all we need to know,
     // and holding every Secret's data in memory would be a liability.
-    let (connections, secrets): (Api<ShopifyConnection>, Api<PartialObjectMeta<Secret>>) = match &namespace {
-        Some(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
-        ),
-        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-    };
+    let (connections, secrets): (Api<ShopifyConnection>, Api<PartialObjectMeta<Secret>>) =
+        match &namespace {
+            Some(ns) => (
+                Api::namespaced(ctx.client.clone(), ns),
+                Api::namespaced(ctx.client.clone(), ns),
+            ),
+            None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
+        };
     let (reader, writer) = reflector::store();
     // Status writes (ours) and other metadata churn do not trigger; spec,
     // the request annotation, deletion and finalizers do (kube-rs/controller-rs#50).
@@ -131,4 +135,3 @@ fn users_of(store: &Store<ShopifyConnection>, secret: &PartialObjectMeta<Secret>
         .map(|c| ObjectRef::from_obj(c.as_ref()))
         .collect()
 }
-

@@ -20,7 +20,9 @@ pub enum StartupError {
         "the ShopifyConnection CRD ({name}) is not installed in the cluster: install the Helm chart, or `kubectl apply -f {CRD_PATH}`"
     )]
     CrdMissing { name: String },
-    #[error("the ShopifyConnection CRD ({name}) does not serve {version}: upgrade it (`kubectl apply -f {CRD_PATH}`)")]
+    #[error(
+        "the ShopifyConnection CRD ({name}) does not serve {version}: upgrade it (`kubectl apply -f {CRD_PATH}`)"
+    )]
     CrdOutdated { name: String, version: String },
     #[error("cannot reach the Kubernetes API server to check the CRD: {0}")]
     ApiServer(#[source] kube::Error),

@@ -137,9 +137,9 @@ pub fn transitions(before: &[Condition], after: &[Condition]) -> Vec<Event> {
     after
         .iter()
         .filter(|new| {
-            !before
-                .iter()
-                .any(|old| old.type_ == new.type_ && old.status == new.status && old.reason == new.reason)
+            !before.iter().any(|old| {
+                old.type_ == new.type_ && old.status == new.status && old.reason == new.reason
+            })
         })
         .map(|c| Event {
             type_: if is_bad(c) {
@@ -148,7 +148,10 @@ pub fn transitions(before: &[Condition], after: &[Condition]) -> Vec<Event> {
                 EventType::Normal
             },
             reason: c.reason.clone(),
-            note: Some(truncate(&format!("{} is {:?}: {}", c.type_, c.status, c.message))),
+            note: Some(truncate(&format!(
+                "{} is {:?}: {}",
+                c.type_, c.status, c.message
+            ))),
             action: c.type_.clone(),
             secondary: None,
         })
@@ -192,10 +195,16 @@ mod tests {
             Condition::new(ConditionType::Stalled, true, "InvalidToken", "rotate it"),
         ];
         let events = transitions(&before, &after);
-        let reasons: Vec<_> = events.iter().map(|e| (e.action.as_str(), e.type_)).collect();
+        let reasons: Vec<_> = events
+            .iter()
+            .map(|e| (e.action.as_str(), e.type_))
+            .collect();
         assert_eq!(
             reasons,
-            vec![("Ready", EventType::Warning), ("Stalled", EventType::Warning)]
+            vec![
+                ("Ready", EventType::Warning),
+                ("Stalled", EventType::Warning)
+            ]
         );
         assert!(events[0].note.as_deref().unwrap().contains("rotate it"));
     }

@@ -62,7 +62,11 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// `done` receives a connection's key whenever its task ends.
-    pub fn new(max_concurrent: usize, grace: Duration, done: mpsc::UnboundedSender<Key>) -> Supervisor {
+    pub fn new(
+        max_concurrent: usize,
+        grace: Duration,
+        done: mpsc::UnboundedSender<Key>,
+    ) -> Supervisor {
         Supervisor {
             tasks: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
@@ -253,11 +257,15 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let sup = Arc::new(Supervisor::new(1, Duration::from_secs(1), tx));
         for outcome in [Outcome::Failed, Outcome::Failed] {
-            sup.start(key("c"), running(1), move |_| async move { outcome }.boxed());
+            sup.start(key("c"), running(1), move |_| {
+                async move { outcome }.boxed()
+            });
             rx.recv().await;
         }
         assert_eq!(sup.failures(&key("c")), 2);
-        sup.start(key("c"), running(1), |_| async { Outcome::Succeeded }.boxed());
+        sup.start(key("c"), running(1), |_| {
+            async { Outcome::Succeeded }.boxed()
+        });
         rx.recv().await;
         assert_eq!(sup.failures(&key("c")), 0);
     }

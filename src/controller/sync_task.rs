@@ -39,7 +39,11 @@ pub struct SyncJob {
 pub async fn run(ctx: Arc<Context>, job: SyncJob, mut stop: watch::Receiver<bool>) -> Outcome {
     let name = format!(
         "{}/{}",
-        job.connection.metadata.namespace.as_deref().unwrap_or_default(),
+        job.connection
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or_default(),
         job.connection.metadata.name.as_deref().unwrap_or_default()
     );
     let span = tracing::info_span!("sync", connection = %name, store = %job.connection.spec.store, why = job.why.as_str());
@@ -71,11 +75,15 @@ pub async fn run(ctx: Arc<Context>, job: SyncJob, mut stop: watch::Receiver<bool
         ctx.metrics.syncs_running.dec();
         ctx.metrics
             .syncs
-            .get_or_create(&OutcomeLabel { outcome: outcome.as_str() })
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.as_str(),
+            })
             .inc();
         ctx.metrics
             .sync_duration
-            .get_or_create(&OutcomeLabel { outcome: outcome.as_str() })
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.as_str(),
+            })
             .observe(started.elapsed().as_secs_f64());
         outcome
     }
@@ -110,13 +118,16 @@ async fn sync(ctx: &Arc<Context>, job: &SyncJob, stop: watch::Receiver<bool>) ->
         Ok(r) => r,
         Err(e) => return store_failed(ctx, job, &e.to_string()).await,
     };
-    let mut writer =
-        match RecordWriter::open(ctx.pool.clone(), Arc::clone(&ctx.master), registered.clone())
-            .await
-        {
-            Ok(w) => w,
-            Err(e) => return store_failed(ctx, job, &e.to_string()).await,
-        };
+    let mut writer = match RecordWriter::open(
+        ctx.pool.clone(),
+        Arc::clone(&ctx.master),
+        registered.clone(),
+    )
+    .await
+    {
+        Ok(w) => w,
+        Err(e) => return store_failed(ctx, job, &e.to_string()).await,
+    };
     let limiter = ctx.limiters.for_store(&spec.store);
     limiter.set_share(&id.uid, spec.rate_limit.max_bucket_share);
     let endpoint = match Endpoint::for_store(
@@ -220,12 +231,16 @@ fn record_metrics(ctx: &Context, job: &SyncJob, report: &SyncReport) {
             })
             .inc_by(r.written);
     }
-    m.api_cost.get_or_create(&store).inc_by(report.stats.cost_used);
+    m.api_cost
+        .get_or_create(&store)
+        .inc_by(report.stats.cost_used);
     m.throttled
         .get_or_create(&store)
         .inc_by(u64::from(report.stats.throttled));
     if let Some(bucket) = report.bucket {
-        m.bucket_available.get_or_create(&store).set(bucket.available);
+        m.bucket_available
+            .get_or_create(&store)
+            .set(bucket.available);
         m.bucket_size.get_or_create(&store).set(bucket.maximum);
     }
     let orders = report
@@ -236,7 +251,12 @@ fn record_metrics(ctx: &Context, job: &SyncJob, report: &SyncReport) {
         let lag = report.finished.duration_since(watermark).as_secs().max(0);
         m.freshness_lag
             .get_or_create(&ConnectionLabel {
-                namespace: job.connection.metadata.namespace.clone().unwrap_or_default(),
+                namespace: job
+                    .connection
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_default(),
                 name: job.connection.metadata.name.clone().unwrap_or_default(),
             })
             .set(lag);

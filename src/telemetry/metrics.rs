@@ -100,7 +100,11 @@ impl Metrics {
             "Duration of sync runs by outcome",
             m.sync_duration.clone(),
         );
-        registry.register("syncs_running", "Sync runs in progress", m.syncs_running.clone());
+        registry.register(
+            "syncs_running",
+            "Sync runs in progress",
+            m.syncs_running.clone(),
+        );
         registry.register(
             "syncs_waiting",
             "Sync runs waiting for a slot (--max-concurrent-syncs)",
@@ -146,7 +150,11 @@ impl Metrics {
             "Status applies by result",
             m.status_writes.clone(),
         );
-        registry.register("leader", "1 while this replica holds the lease", m.leader.clone());
+        registry.register(
+            "leader",
+            "1 while this replica holds the lease",
+            m.leader.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -186,7 +194,13 @@ mod tests {
             text.contains("shopsync_shopify_cost_points_total{store=\"acme.myshopify.com\"} 12.5"),
             "{text}"
         );
-        assert!(text.contains("shopsync_reconciles_total{result=\"ok\"} 1"), "{text}");
-        assert!(text.contains("# TYPE shopsync_sync_duration_seconds histogram"), "{text}");
+        assert!(
+            text.contains("shopsync_reconciles_total{result=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE shopsync_sync_duration_seconds histogram"),
+            "{text}"
+        );
     }
 }

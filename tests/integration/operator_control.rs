@@ -29,7 +29,11 @@ async fn an_annotation_pulls_fresh_data_now_and_is_acknowledged() {
     let before = s.stored_orders(&uid).await.len();
 
     let order = s
-        .control(reqwest::Method::POST, &format!("/_sim/stores/{STORE}/orders"), Some(json!({})))
+        .control(
+            reqwest::Method::POST,
+            &format!("/_sim/stores/{STORE}/orders"),
+            Some(json!({})),
+        )
         .await;
     assert!(order["id"].is_string(), "created an order: {order}");
     // The watermark trails the simulated clock by a few seconds; let it pass.
@@ -47,7 +51,11 @@ async fn an_annotation_pulls_fresh_data_now_and_is_acknowledged() {
         .unwrap()
         .unwrap();
     assert!(is(Some(&c), Synced, True, "Succeeded"));
-    assert_eq!(s.stored_orders(&uid).await.len(), before + 1, "the new order was pulled");
+    assert_eq!(
+        s.stored_orders(&uid).await.len(),
+        before + 1,
+        "the new order was pulled"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,13 +64,21 @@ async fn suspend_stops_scheduling_and_resume_picks_up() {
     let settings = s.env.settings("replica-a");
     s.env.start_replica(settings);
     s.env.apply_secret("acme", TOKEN).await.unwrap();
-    s.env.apply_connection("acme", STORE, json!({})).await.unwrap();
+    s.env
+        .apply_connection("acme", STORE, json!({}))
+        .await
+        .unwrap();
     s.env.wait_for("acme", "Ready", WAIT, ready).await.unwrap();
 
-    s.env.patch_spec("acme", json!({"suspend": true})).await.unwrap();
+    s.env
+        .patch_spec("acme", json!({"suspend": true}))
+        .await
+        .unwrap();
     let c = s
         .env
-        .wait_for("acme", "suspended", WAIT, |c| is(c, Ready, False, "Suspended"))
+        .wait_for("acme", "suspended", WAIT, |c| {
+            is(c, Ready, False, "Suspended")
+        })
         .await
         .unwrap()
         .unwrap();
@@ -75,10 +91,21 @@ async fn suspend_stops_scheduling_and_resume_picks_up() {
     let c = s.env.connections().get("acme").await.unwrap();
     let status = c.status.unwrap();
     assert_eq!(status.last_sync_time, last, "a suspended connection synced");
-    assert_ne!(status.last_handled_sync_request.as_deref(), Some("while-suspended"));
+    assert_ne!(
+        status.last_handled_sync_request.as_deref(),
+        Some("while-suspended")
+    );
 
-    s.env.patch_spec("acme", json!({"suspend": false})).await.unwrap();
-    let c = s.env.wait_for("acme", "resumed", WAIT, ready).await.unwrap().unwrap();
+    s.env
+        .patch_spec("acme", json!({"suspend": false}))
+        .await
+        .unwrap();
+    let c = s
+        .env
+        .wait_for("acme", "resumed", WAIT, ready)
+        .await
+        .unwrap()
+        .unwrap();
     // The request made while suspended is served once resumed.
     assert_eq!(
         c.status.unwrap().last_handled_sync_request.as_deref(),
@@ -99,9 +126,15 @@ async fn a_spec_change_cancels_the_running_backfill_and_replans() {
     let settings = s.env.settings("replica-a");
     let replica = s.env.start_replica(settings);
     s.env.apply_secret("acme", TOKEN).await.unwrap();
-    let created = s.env.apply_connection("acme", STORE, json!({})).await.unwrap();
+    let created = s
+        .env
+        .apply_connection("acme", STORE, json!({}))
+        .await
+        .unwrap();
     s.env
-        .wait_for("acme", "backfilling", WAIT, |c| is(c, Reconciling, True, "FirstSync"))
+        .wait_for("acme", "backfilling", WAIT, |c| {
+            is(c, Reconciling, True, "FirstSync")
+        })
         .await
         .unwrap();
     let changed = s
@@ -110,8 +143,12 @@ async fn a_spec_change_cancels_the_running_backfill_and_replans() {
         .await
         .unwrap();
     assert_eq!(changed.metadata.generation, Some(2));
-    s.control(reqwest::Method::PUT, &format!("/_sim/stores/{STORE}/faults"), Some(json!({})))
-        .await;
+    s.control(
+        reqwest::Method::PUT,
+        &format!("/_sim/stores/{STORE}/faults"),
+        Some(json!({})),
+    )
+    .await;
     let c = s
         .env
         .wait_for("acme", "Ready for generation 2", WAIT, |c| {

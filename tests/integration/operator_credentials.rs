@@ -17,7 +17,10 @@ async fn a_missing_secret_then_a_rejected_token_then_a_rotated_one() {
     let mut s = scenario(&[("acme", TOKEN)], 50, |_| {}).await;
     let settings = s.env.settings("replica-a");
     s.env.start_replica(settings);
-    s.env.apply_connection("acme", STORE, json!({})).await.unwrap();
+    s.env
+        .apply_connection("acme", STORE, json!({}))
+        .await
+        .unwrap();
 
     let c = s
         .env
@@ -29,7 +32,10 @@ async fn a_missing_secret_then_a_rejected_token_then_a_rotated_one() {
         .unwrap();
     assert!(is(Some(&c), Ready, False, "SecretNotFound"));
     let message = &c.status.as_ref().unwrap().conditions[0].message;
-    assert!(message.contains("accessToken"), "says which key to create: {message}");
+    assert!(
+        message.contains("accessToken"),
+        "says which key to create: {message}"
+    );
 
     s.env.apply_secret("acme", "shpat_wrong").await.unwrap();
     let c = s
@@ -42,27 +48,44 @@ async fn a_missing_secret_then_a_rejected_token_then_a_rotated_one() {
         .unwrap();
     assert!(is(Some(&c), Ready, False, ""));
     let status_json = serde_json::to_string(&c.status).unwrap();
-    assert!(!status_json.contains("shpat_wrong"), "the token leaked into status");
+    assert!(
+        !status_json.contains("shpat_wrong"),
+        "the token leaked into status"
+    );
 
     // A stalled connection is not retried in a loop.
     let requests = s.env.standin.as_ref().map(|k| k.request_count());
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     if let (Some(k), Some(before)) = (s.env.standin.as_ref(), requests) {
         let per_second = (k.request_count() - before) as f64 / 3.0;
-        assert!(per_second < 10.0, "{per_second} API requests per second while stalled");
+        assert!(
+            per_second < 10.0,
+            "{per_second} API requests per second while stalled"
+        );
     }
 
     // Rotating the token in the Secret is picked up without touching the connection.
     s.env.apply_secret("acme", TOKEN).await.unwrap();
-    let c = s.env.wait_for("acme", "Ready", WAIT, ready).await.unwrap().unwrap();
+    let c = s
+        .env
+        .wait_for("acme", "Ready", WAIT, ready)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(is(Some(&c), CredentialsValid, True, "Accepted"));
     assert!(condition(Some(&c), Stalled).is_none(), "Stalled cleared");
 
     let events = s.env.events("acme").await.unwrap();
     for reason in ["SecretNotFound", "InvalidToken", "Accepted"] {
-        assert!(events.iter().any(|(r, _)| r == reason), "no {reason} Event in {events:?}");
+        assert!(
+            events.iter().any(|(r, _)| r == reason),
+            "no {reason} Event in {events:?}"
+        );
     }
-    assert!(events.iter().all(|(_, note)| !note.contains("shpat_")), "a token in an Event");
+    assert!(
+        events.iter().all(|(_, note)| !note.contains("shpat_")),
+        "a token in an Event"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +124,10 @@ async fn missing_scopes_are_reported_and_the_rest_syncs() {
     assert_eq!(ready_reason.as_deref(), Some("SyncedWithMissingScopes"));
     let uid = created.metadata.uid.unwrap();
     assert_eq!(
-        s.stored_orders(&uid).await.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        s.stored_orders(&uid)
+            .await
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>(),
         s.open_orders(STORE).await
     );
 }

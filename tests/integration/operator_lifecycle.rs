@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use kube::ResourceExt;
 use serde_json::json;
-use shopsync::api::ConditionType::*;
 use shopsync::api::ConditionStatus::{False, True};
+use shopsync::api::ConditionType::*;
 use shopsync::api::conditions;
 
 use crate::support::operator::{WAIT, is, ready, scenario};
@@ -35,7 +35,11 @@ async fn create_becomes_ready_with_freshness_and_matches_the_store() {
         .unwrap()
         .unwrap();
     let status = c.status.clone().unwrap();
-    assert!(c.finalizers().iter().any(|f| f == shopsync::controller::FINALIZER));
+    assert!(
+        c.finalizers()
+            .iter()
+            .any(|f| f == shopsync::controller::FINALIZER)
+    );
     for cond in &status.conditions {
         assert_eq!(cond.observed_generation, c.metadata.generation, "{cond:?}");
         assert!(!cond.message.is_empty(), "{cond:?}");
@@ -44,7 +48,11 @@ async fn create_becomes_ready_with_freshness_and_matches_the_store() {
     assert!(is(Some(&c), ScopesGranted, True, "AllGranted"));
     assert!(is(Some(&c), Throttled, False, ""));
     assert!(conditions::find(&status.conditions, Reconciling).is_none());
-    let orders = status.freshness.as_ref().and_then(|f| f.orders.clone()).unwrap();
+    let orders = status
+        .freshness
+        .as_ref()
+        .and_then(|f| f.orders.clone())
+        .unwrap();
     assert!(orders.watermark.is_some() && orders.lag_seconds.is_some());
     assert!(status.next_sync_time.is_some() && status.last_sync_time.is_some());
     assert_eq!(status.api_version.as_deref(), Some("2026-10"));
@@ -68,7 +76,10 @@ async fn create_becomes_ready_with_freshness_and_matches_the_store() {
         .await
         .unwrap();
     let events = s.env.events("acme").await.unwrap();
-    assert!(events.iter().any(|(reason, _)| reason == "Synced"), "{events:?}");
+    assert!(
+        events.iter().any(|(reason, _)| reason == "Synced"),
+        "{events:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,7 +89,11 @@ async fn delete_with_retain_keeps_the_records_and_with_purge_shreds_them() {
     s.env.start_replica(settings);
     s.env.apply_secret("kept", TOKEN).await.unwrap();
     s.env.apply_secret("gone", TOKEN).await.unwrap();
-    let kept = s.env.apply_connection("kept", STORE, json!({})).await.unwrap();
+    let kept = s
+        .env
+        .apply_connection("kept", STORE, json!({}))
+        .await
+        .unwrap();
     let gone = s
         .env
         .apply_connection("gone", STORE, json!({"deletionPolicy": "Purge"}))
@@ -93,8 +108,12 @@ async fn delete_with_retain_keeps_the_records_and_with_purge_shreds_them() {
     assert!(before > 0 && s.stored_orders(&gone_uid).await.len() == before);
 
     // Shopify is unreachable during deletion: it must not matter.
-    s.control(reqwest::Method::PUT, &format!("/_sim/stores/{STORE}/faults"), Some(json!({"error_rate": 1.0, "error_status": 500})))
-        .await;
+    s.control(
+        reqwest::Method::PUT,
+        &format!("/_sim/stores/{STORE}/faults"),
+        Some(json!({"error_rate": 1.0, "error_status": 500})),
+    )
+    .await;
     s.env.delete_connection("kept").await.unwrap();
     s.env.delete_connection("gone").await.unwrap();
     for name in ["kept", "gone"] {
@@ -103,7 +122,11 @@ async fn delete_with_retain_keeps_the_records_and_with_purge_shreds_them() {
             .await
             .unwrap();
     }
-    assert_eq!(s.stored_orders(&kept_uid).await.len(), before, "Retain keeps records");
+    assert_eq!(
+        s.stored_orders(&kept_uid).await.len(),
+        before,
+        "Retain keeps records"
+    );
     let rows: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM records r JOIN connections c ON c.id = r.connection_id WHERE c.uid = $1",
     )
@@ -112,10 +135,14 @@ async fn delete_with_retain_keeps_the_records_and_with_purge_shreds_them() {
     .await
     .unwrap();
     assert_eq!(rows, 0, "Purge deletes every row");
-    let purged: bool = sqlx::query_scalar("SELECT purged_at IS NOT NULL FROM connections WHERE uid = $1")
-        .bind(&gone_uid)
-        .fetch_one(&s.db.pool)
-        .await
-        .unwrap();
-    assert!(purged, "Purge marks the connection purged (its keys are shredded)");
+    let purged: bool =
+        sqlx::query_scalar("SELECT purged_at IS NOT NULL FROM connections WHERE uid = $1")
+            .bind(&gone_uid)
+            .fetch_one(&s.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        purged,
+        "Purge marks the connection purged (its keys are shredded)"
+    );
 }

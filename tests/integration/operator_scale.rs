@@ -47,12 +47,19 @@ async fn a_standby_takes_over_a_crashed_leaders_backfill_without_duplicates() {
         .await
         .unwrap()
         .unwrap();
-    assert!(!is(Some(&mid), BackfillComplete, True, ""), "finished before the crash");
+    assert!(
+        !is(Some(&mid), BackfillComplete, True, ""),
+        "finished before the crash"
+    );
     assert_eq!(s.env.replicas[a].metrics.leader.get(), 1, "A leads");
     assert_eq!(s.env.replicas[b].metrics.leader.get(), 0, "B stands by");
     s.env.crash_replica(a);
-    s.control(reqwest::Method::PUT, &format!("/_sim/stores/{STORE}/faults"), Some(json!({})))
-        .await;
+    s.control(
+        reqwest::Method::PUT,
+        &format!("/_sim/stores/{STORE}/faults"),
+        Some(json!({})),
+    )
+    .await;
     s.env
         .wait_for("acme", "completed by B", WAIT, |c| {
             ready(c) && is(c, BackfillComplete, True, "")
@@ -71,7 +78,10 @@ async fn two_hundred_connections_on_ten_stores_stay_within_each_bucket_share() {
     let stores: Vec<(String, String)> = (0..10)
         .map(|i| (format!("shop-{i}"), format!("shpat_{i}")))
         .collect();
-    let refs: Vec<(&str, &str)> = stores.iter().map(|(s, t)| (s.as_str(), t.as_str())).collect();
+    let refs: Vec<(&str, &str)> = stores
+        .iter()
+        .map(|(s, t)| (s.as_str(), t.as_str()))
+        .collect();
     let mut s = scenario(&refs, 40, |_| {}).await;
     let mut settings = s.env.settings("replica-a");
     settings.max_concurrent_syncs = 16;
@@ -92,7 +102,12 @@ async fn two_hundred_connections_on_ten_stores_stay_within_each_bucket_share() {
     for (name, _) in &stores {
         for j in [0, 19] {
             s.env
-                .wait_for(&format!("{name}-{j}"), "Ready", Duration::from_secs(120), ready)
+                .wait_for(
+                    &format!("{name}-{j}"),
+                    "Ready",
+                    Duration::from_secs(120),
+                    ready,
+                )
                 .await
                 .unwrap();
         }
@@ -103,12 +118,18 @@ async fn two_hundred_connections_on_ten_stores_stay_within_each_bucket_share() {
     for (i, (name, _)) in stores.iter().enumerate() {
         let store = &stats["stores"][format!("{name}.myshopify.com")];
         let share = f64::from(10 + (i as u32 % 3) * 10) / 100.0;
-        let size = store["throttleStatus"]["maximumAvailable"].as_f64().unwrap_or(2000.0);
+        let size = store["throttleStatus"]["maximumAvailable"]
+            .as_f64()
+            .unwrap_or(2000.0);
         let lowest = store["lowestAvailable"].as_f64().expect("lowestAvailable");
         assert!(
             lowest >= size * (1.0 - share) - 1.0,
             "{name}: bucket fell to {lowest} of {size}, share {share}"
         );
-        assert_eq!(store["throttled"].as_u64().unwrap_or(0), 0, "{name} was throttled: {store}");
+        assert_eq!(
+            store["throttled"].as_u64().unwrap_or(0),
+            0,
+            "{name} was throttled: {store}"
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use shopsync::api::conditions::{self, ConditionStatus, ConditionType};
 use shopsync::api::ShopifyConnection;
+use shopsync::api::conditions::{self, ConditionStatus, ConditionType};
 use shopsync::bench::operator_env::OperatorEnv;
 use shopsync::simulator::config::SimulatorConfig;
 
@@ -44,12 +44,20 @@ pub async fn scenario(
     Scenario { env, db }
 }
 
-pub fn condition(c: Option<&ShopifyConnection>, type_: ConditionType) -> Option<(ConditionStatus, String)> {
+pub fn condition(
+    c: Option<&ShopifyConnection>,
+    type_: ConditionType,
+) -> Option<(ConditionStatus, String)> {
     let status = c?.status.as_ref()?;
     conditions::find(&status.conditions, type_).map(|c| (c.status, c.reason.clone()))
 }
 
-pub fn is(c: Option<&ShopifyConnection>, type_: ConditionType, status: ConditionStatus, reason: &str) -> bool {
+pub fn is(
+    c: Option<&ShopifyConnection>,
+    type_: ConditionType,
+    status: ConditionStatus,
+    reason: &str,
+) -> bool {
     condition(c, type_).is_some_and(|(s, r)| s == status && (reason.is_empty() || r == reason))
 }
 
@@ -58,8 +66,9 @@ pub fn ready(c: Option<&ShopifyConnection>) -> bool {
     let Some(c) = c else { return false };
     let generation = c.metadata.generation;
     c.status.as_ref().is_some_and(|s| {
-        conditions::find(&s.conditions, ConditionType::Ready)
-            .is_some_and(|r| r.status == ConditionStatus::True && r.observed_generation == generation)
+        conditions::find(&s.conditions, ConditionType::Ready).is_some_and(|r| {
+            r.status == ConditionStatus::True && r.observed_generation == generation
+        })
     })
 }
 
@@ -78,8 +87,16 @@ impl Scenario {
 
     /// Open (not cancelled, not closed) order ids of a store, from the simulator.
     pub async fn open_orders(&self, store: &str) -> BTreeSet<i64> {
-        let url = format!("{}/_sim/stores/{store}/export?resource=orders", self.env.sim.url());
-        let text = reqwest::get(url).await.expect("export").text().await.expect("body");
+        let url = format!(
+            "{}/_sim/stores/{store}/export?resource=orders",
+            self.env.sim.url()
+        );
+        let text = reqwest::get(url)
+            .await
+            .expect("export")
+            .text()
+            .await
+            .expect("body");
         let truth: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).expect("export line"))
@@ -95,7 +112,11 @@ impl Scenario {
             req = req.json(&body);
         }
         let resp = req.send().await.expect("control call");
-        assert!(resp.status().is_success(), "control {path}: {}", resp.status());
+        assert!(
+            resp.status().is_success(),
+            "control {path}: {}",
+            resp.status()
+        );
         resp.json().await.unwrap_or(Value::Null)
     }
 }
