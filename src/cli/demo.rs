@@ -1,52 +1,33 @@
 //! `shopsync demo`: the product on embedded defaults. It starts the bundled
 //! simulator with a seeded, churning store, finds a PostgreSQL (DATABASE_URL,
 //! the local server, or a throwaway cluster), generates a throwaway master
-//! key, runs the staged backfill and a few incremental polls, and prints what
-//! `kubectl get -o wide` and `kubectl describe` would show.
+//! key, starts the in-process Kubernetes API stand-in and the operator (the
+//! same controller `shopsync run` runs), applies a Secret and a
+//! ShopifyConnection, and prints what `kubectl get -o wide` and `kubectl
+//! describe` show while it backfills, polls and answers an on-demand request.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use serde_json::json;
 
 use crate::api::printer;
-use crate::clock::Clock;
-use crate::crypto::MasterKey;
-use crate::shopify::http::{Endpoint, build_client};
-use crate::shopify::{AccessToken, LimiterRegistry, ShopifyClient};
+use crate::api::{SYNC_REQUESTED_AT, ShopifyConnection};
+use crate::bench::operator_env::OperatorEnv;
 use crate::simulator::config::SimulatorConfig;
-use crate::store::{
-    ConnectionIdentity, RecordWriter, connections, counts, local_postgres, migrate,
-};
-use crate::sync::status::{StatusContext, from_report};
-use crate::sync::{Engine, EngineConfig};
-
-const MANIFEST: &str = "apiVersion: shopify.fostr.io/v1alpha1
-kind: ShopifyConnection
-metadata: {name: demo, namespace: shops, creationTimestamp: null}
-spec:
-  store: demo.myshopify.com
-  credentials: {secretRef: {name: demo-shopify}}
-  scopes: [read_orders, read_all_orders, read_products, read_returns]
-  pollInterval: 1m
-  backfill: {window: 90d}
-  resources:
-    products: {enabled: true}
-    refunds: {enabled: true}
-    returns: {enabled: true}
-";
+use crate::store::{local_postgres, migrate};
 
 const TOKEN: &str = "shpat_simulator_demo";
 const DATABASE: &str = "shopsync_demo";
+const NAME: &str = "demo";
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Orders in the simulated store.
     #[arg(long, default_value_t = 5000)]
     pub orders: u64,
-    /// Incremental polls after the backfill.
+    /// Routine polls to watch after the backfill.
     #[arg(long, default_value_t = 3)]
     pub polls: u32,
     /// Simulated seconds per real second (the 1m poll interval passes in 1/speed minutes).
@@ -55,6 +36,9 @@ pub struct DemoArgs {
     /// Order updates per simulated second while polling.
     #[arg(long, default_value_t = 0.5)]
     pub churn: f64,
+    /// Keep everything running at the end and print a kubeconfig for real kubectl.
+    #[arg(long)]
+    pub keep_running: bool,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -66,108 +50,122 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    let manifest: serde_json::Value = yaml_serde::from_str(MANIFEST)?;
-    let mut connection = crate::api::admission::admit(&manifest, None)?;
-
     println!(
-        "== starting the simulator: demo.myshopify.com, {} orders, clock x{}",
+        "== starting the simulator: demo.myshopify.com, {} orders over 120 days, clock x{}",
         args.orders, args.speed
     );
     let now = jiff::Timestamp::now().as_second();
     let mut config = SimulatorConfig::with_stores(&[("demo", TOKEN)], 42, args.orders, 200, now);
     config.stores[0].data.history_days = 120;
     config.clock_speed = args.speed;
-    let sim = crate::simulator::start(config, "127.0.0.1:0").await?;
-    let sim_now = jiff::Timestamp::from_millisecond(sim.sim.clock.now_ms() as i64)?;
-    let clock = Clock::scaled_from(args.speed, sim_now);
-    connection.metadata.creation_timestamp = Some(
-        k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(clock.now()),
-    );
-    println!("   serving {}", sim.url());
-
     let pool = database().await?;
-    let master = Arc::new(MasterKey::generate()?);
+    let mut env = OperatorEnv::start(config, pool, None).await?;
+    println!("   serving {}", env.sim.url());
     println!(
         "== generated a throwaway master key {} (kept in memory only)",
-        master.id()
+        env.master.id()
     );
-    let identity = ConnectionIdentity {
-        uid: "demo-uid".into(),
-        namespace: "shops".into(),
-        name: "demo".into(),
-        store: connection.spec.store.clone(),
-        environment: connection.spec.environment.clone(),
-    };
-    let registered = connections::register(&pool, &identity).await?;
-    let mut writer =
-        RecordWriter::open(pool.clone(), Arc::clone(&master), registered.clone()).await?;
-
-    let spec = connection.spec.clone();
-    let limiter = LimiterRegistry::new(clock.clone()).for_store(&spec.store);
-    limiter.set_share(&identity.uid, spec.rate_limit.max_bucket_share);
-    let base = url::Url::parse(&sim.url())?;
-    let endpoint = Endpoint::for_store(&spec.store, &spec.api_version, Some(&base))?;
-    let client = ShopifyClient::new(
-        build_client(Duration::from_secs(60))?,
-        &spec.store,
-        &spec.api_version,
-        endpoint,
-        AccessToken::new(TOKEN),
-        limiter,
-        clock.clone(),
+    let standin = env.standin.as_ref().context("the API stand-in")?;
+    println!(
+        "== Kubernetes API stand-in at {} with the ShopifyConnection CRD installed",
+        standin.url()
     );
+    let mut settings = env.settings("shopsync-demo-0");
+    settings.lease = None;
+    env.start_replica(settings);
+    println!("== operator running (the controller of `shopsync run`), watching namespace shops");
 
-    let poll = spec.poll_every()?;
-    for round in 0..=args.polls {
-        if round == 0 {
-            println!(
-                "== backfill: 90 days in weekly bulk-operation stages, then the first incremental read"
-            );
-        } else {
-            println!(
-                "== poll {round}/{}: one pollInterval ({}) of simulated time later",
-                args.polls, spec.poll_interval
-            );
-        }
-        let report = Engine::new(&client, &mut writer, &spec, EngineConfig::default())
-            .run_once()
-            .await;
-        if let Some((reason, message, _)) = &report.error {
-            anyhow::bail!("the demo sync failed ({reason}): {message}");
-        }
-        let counts: BTreeMap<_, _> = counts::live_counts(&pool, registered.id).await?;
-        let status = from_report(
-            &report,
-            StatusContext {
-                previous: connection.status.as_ref(),
-                generation: Some(1),
-                max_bucket_share: spec.rate_limit.max_bucket_share,
-                next_sync: jiff::SignedDuration::try_from(poll)
-                    .ok()
-                    .and_then(|d| report.finished.checked_add(d).ok()),
-                counts: &counts,
-            },
-        );
-        connection.status = Some(status);
-        println!("\n$ kubectl get shopifyconnections -n shops -o wide");
-        print!(
-            "{}",
-            printer::table(std::slice::from_ref(&connection), clock.now())
-        );
-        println!();
-        if round == 0 {
-            set_churn(&client, &sim.url(), args.churn).await?;
-        }
-        if round < args.polls {
-            clock.sleep(poll).await;
-        }
+    println!("\n$ kubectl apply -f examples/demo.yaml   # a Secret and this ShopifyConnection");
+    env.apply_secret("demo-shopify", TOKEN).await?;
+    env.apply_connection(
+        NAME,
+        "demo.myshopify.com",
+        json!({
+            "credentials": {"secretRef": {"name": "demo-shopify"}},
+            "scopes": ["read_orders", "read_all_orders", "read_products", "read_returns"],
+            "backfill": {"window": "90d"},
+            "resources": {"products": {"enabled": true}, "refunds": {"enabled": true}, "returns": {"enabled": true}},
+        }),
+    )
+    .await?;
+
+    let wait = Duration::from_secs(600);
+    let c = env
+        .wait_for(NAME, "Ready", wait, |c| c.is_some_and(is_ready))
+        .await?
+        .context("the connection disappeared")?;
+    println!("== backfill done: 90 days in weekly bulk-operation stages, then the first incremental read");
+    show_table(&env, &c);
+
+    env.control_churn("demo.myshopify.com", args.churn).await?;
+    println!("== the store now changes: {} order updates per simulated second", args.churn);
+    let mut last = sync_time(&c);
+    for round in 1..=args.polls {
+        let c = env
+            .wait_for(NAME, "polled", wait, |c| c.is_some_and(|c| sync_time(c) > last))
+            .await?
+            .context("the connection disappeared")?;
+        last = sync_time(&c);
+        println!("== routine poll {round}/{} (pollInterval 1m of simulated time)", args.polls);
+        show_table(&env, &c);
     }
+
+    let request = jiff::Timestamp::now().to_string();
+    println!("$ kubectl annotate shopifyconnection demo -n shops {SYNC_REQUESTED_AT}={request} --overwrite");
+    env.request_sync(NAME, &request).await?;
+    println!(
+        "$ kubectl wait shopifyconnection/demo -n shops --for=jsonpath='{{.status.lastHandledSyncRequest}}'={request}"
+    );
+    let c = env
+        .wait_for(NAME, "acknowledged", wait, |c| {
+            c.and_then(|c| c.status.as_ref()?.last_handled_sync_request.clone())
+                .is_some_and(|v| v == request)
+        })
+        .await?
+        .context("the connection disappeared")?;
+    println!("shopifyconnection.shopify.fostr.io/demo condition met\n");
+    show_table(&env, &c);
+
     println!("$ kubectl describe shopifyconnection demo -n shops");
-    print!("{}", printer::describe(&connection));
+    print!("{}", printer::describe(&c));
+    println!("Events:\n  Reason             Message");
+    for (reason, note) in env.events(NAME).await? {
+        println!("  {reason:<18} {note}");
+    }
     println!(
         "\nRecords are AES-256-GCM ciphertext in database {DATABASE}; read them with `shopsync records`."
     );
+    if args.keep_running {
+        let path = std::env::temp_dir().join("shopsync-demo.kubeconfig");
+        if let Some(standin) = &env.standin {
+            standin.write_kubeconfig(&path)?;
+        }
+        println!(
+            "\nStill running. Try real kubectl:\n  export KUBECONFIG={}\n  kubectl get shopconn -n shops -o wide\nCtrl-C stops.",
+            path.display()
+        );
+        tokio::signal::ctrl_c().await?;
+    }
+    env.stop_replica(0).await?;
     Ok(())
+}
+
+fn is_ready(c: &ShopifyConnection) -> bool {
+    c.status.as_ref().is_some_and(|s| {
+        crate::api::conditions::find(&s.conditions, crate::api::ConditionType::Ready).is_some_and(
+            |r| r.status == crate::api::ConditionStatus::True && r.observed_generation == c.metadata.generation,
+        )
+    })
+}
+
+fn sync_time(c: &ShopifyConnection) -> Option<jiff::Timestamp> {
+    c.status.as_ref()?.last_sync_time.as_ref().map(|t| t.0)
+}
+
+fn show_table(env: &OperatorEnv, c: &ShopifyConnection) {
+    println!("\n$ kubectl get shopifyconnections -n shops -o wide");
+    print!("{}", printer::table(std::slice::from_ref(c), env.clock.now()));
+    println!();
 }
 
 /// A fresh `shopsync_demo` database on whatever PostgreSQL is at hand.
@@ -179,21 +177,4 @@ async fn database() -> anyhow::Result<sqlx::PgPool> {
     let pool = crate::store::connect(&url, crate::store::RetryPolicy::default()).await?;
     migrate::migrate(&pool).await?;
     Ok(pool)
-}
-
-async fn set_churn(client: &ShopifyClient, base: &str, per_second: f64) -> anyhow::Result<()> {
-    let url = format!("{base}/_sim/stores/demo.myshopify.com/churn");
-    let resp = client
-        .http()
-        .put(url)
-        .json(&serde_json::json!({"per_second": per_second}))
-        .send()
-        .await?;
-    anyhow::ensure!(
-        resp.status().is_success(),
-        "setting the churn failed: {}",
-        resp.status()
-    );
-    println!("== the store now changes: {per_second} order updates per simulated second");
-    Ok(())
 }
