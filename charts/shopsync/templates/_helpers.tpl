@@ -85,7 +85,7 @@ modes grant exactly the same verbs.
 */}}
 {{- define "shopsync.namespacedRules" -}}
 # ShopifyConnections: watched by the controller (get/list/watch); patch and
-# update add and remove the shopify.fostr.io/cleanup finalizer.
+# update add and remove the finalizer that carries spec.deletionPolicy.
 - apiGroups: ["shopify.fostr.io"]
   resources: ["shopifyconnections"]
   verbs: ["get", "list", "watch", "patch", "update"]
@@ -94,8 +94,9 @@ modes grant exactly the same verbs.
 - apiGroups: ["shopify.fostr.io"]
   resources: ["shopifyconnections/status"]
   verbs: ["get", "patch", "update"]
-# Secrets: each connection's Admin API token (spec.credentials.secretRef),
-# watched so a rotated token is picked up at once. Read-only.
+# Secrets: each connection's Admin API token (spec.credentials.secretRef) is
+# read with get; Secrets are watched (metadata only) so a rotated token is
+# picked up at once. Read-only.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
