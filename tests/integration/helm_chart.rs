@@ -11,16 +11,19 @@ mod pod;
 mod rbac;
 mod schemas;
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 use shopsync::api::crd::CRD_PATH;
 
 use crate::support::helm::{
-    RELEASE_NAMESPACE, Rendered, chart_dir, helm, repo_dir, template, value_args,
+    RELEASE_NAMESPACE, Rendered, chart_dir, helm, repo_dir, run_ok, template, value_args,
 };
+use crate::support::shopsync_bin;
 
-/// Every flag of `shopsync run`; the chart may pass no other.
+/// The flags of `shopsync run` the chart may pass; no other.
 const RUN_FLAGS: [&str; 8] = [
     "--namespace",
     "--metrics-addr",
@@ -32,7 +35,8 @@ const RUN_FLAGS: [&str; 8] = [
     "--identity",
 ];
 
-/// Every environment variable `shopsync run` (or its TLS and proxy stack) reads.
+/// The environment variables of `shopsync run` (or its logging, TLS and
+/// proxy stack) the chart may set; no other.
 const RUN_ENV: [&str; 11] = [
     "DATABASE_URL",
     "SHOPSYNC_SHOPIFY_ENDPOINT",
@@ -45,6 +49,16 @@ const RUN_ENV: [&str; 11] = [
     "SSL_CERT_DIR",
     "RUST_LOG",
     "SHOPSYNC_LOG_FORMAT",
+];
+
+/// The part of `RUN_ENV` that `shopsync run --help` lists (clap settings);
+/// the rest is read by the logging, proxy and TLS setup.
+const RUN_ENV_IN_HELP: [&str; 5] = [
+    "DATABASE_URL",
+    "SHOPSYNC_SHOPIFY_ENDPOINT",
+    "SHOPSYNC_MASTER_KEY_FILE",
+    "POD_NAMESPACE",
+    "POD_NAME",
 ];
 
 const WATCHED: [&str; 2] = ["shops", "tenant-b"];
@@ -192,6 +206,29 @@ fn chart_ships_the_generated_crd_byte_for_byte() {
         &top,
         "helm installs that CRD"
     );
+}
+
+#[test]
+fn the_operator_binary_knows_every_flag_and_setting_the_chart_may_pass() {
+    let help = run_ok(
+        Command::new(shopsync_bin()).args(["run", "--help"]),
+        "shopsync run --help",
+    );
+    let words: BTreeSet<&str> = help
+        .split(|c: char| c.is_whitespace() || "[],=".contains(c))
+        .collect();
+    for name in RUN_FLAGS {
+        assert!(
+            words.contains(name),
+            "`shopsync run` has no {name} flag:\n{help}"
+        );
+    }
+    for name in RUN_ENV_IN_HELP {
+        assert!(
+            help.contains(&format!("[env: {name}")),
+            "`shopsync run` reads no {name}:\n{help}"
+        );
+    }
 }
 
 #[test]
