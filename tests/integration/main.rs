@@ -11,6 +11,7 @@ mod customer_data_stays_out;
 mod database_unreachable;
 mod demo_runs_green;
 mod environment_isolation;
+mod helm_chart;
 mod key_rotation;
 mod keys_cli;
 mod manifest_validation;

@@ -2,6 +2,7 @@
 //! not every test uses every helper.
 #![allow(dead_code)]
 
+pub mod helm;
 pub mod operator;
 pub mod postgres;
 pub mod simulator;
