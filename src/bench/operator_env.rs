@@ -345,7 +345,20 @@ async fn install_crd(client: &kube::Client) -> anyhow::Result<()> {
     )
     .await
     .context("installing the CRD")?;
-    Ok(())
+    // A real API server serves the resource only once the CRD is Established.
+    for _ in 0..60 {
+        let established = api.get(&crd.name_any()).await?.status.is_some_and(|s| {
+            s.conditions
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+        });
+        if established {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    bail!("the CRD was not Established within 30 s")
 }
 
 async fn create_namespace(client: &kube::Client, name: &str) -> anyhow::Result<()> {

@@ -147,7 +147,7 @@ impl Operator {
             _ = work => Ok(()),
             e = lost => {
                 let _ = stop_tx.send(true);
-                ctx.supervisor.shutdown().await;
+                ctx.supervisor.abort_all().await;
                 Err(OperatorError::LeadershipLost(e))
             }
         }

@@ -150,6 +150,16 @@ impl Supervisor {
         join_all(entries.into_iter().map(|e| self.wait_or_abort(e.handle))).await;
     }
 
+    /// Aborts every task at once: leadership is lost and another replica
+    /// may start any moment. Each task's last committed checkpoint stands.
+    pub async fn abort_all(&self) {
+        let entries: Vec<Entry> = self.lock_tasks().drain().map(|(_, e)| e).collect();
+        for e in entries {
+            e.handle.abort();
+            let _ = e.handle.await;
+        }
+    }
+
     async fn wait_or_abort(&self, mut handle: JoinHandle<()>) {
         if tokio::time::timeout(self.grace, &mut handle).await.is_err() {
             tracing::warn!(grace = ?self.grace, "a sync did not stop within the grace period; aborting it (its last committed checkpoint stands)");
