@@ -15,8 +15,12 @@ pub fn install_crypto_provider() {
 }
 
 /// Builds the HTTP client. reqwest reads `HTTPS_PROXY` / `HTTP_PROXY` /
-/// `NO_PROXY` itself; `SSL_CERT_FILE` names a PEM bundle trusted in addition
-/// to the platform's roots (a corporate TLS-inspecting proxy, say).
+/// `NO_PROXY` itself; `SSL_CERT_FILE` names a PEM bundle to trust (a
+/// corporate TLS-inspecting proxy, say). Note that with `SSL_CERT_FILE` set,
+/// the platform root loader (rustls-native-certs) reads that file instead of
+/// the system store: to keep the public roots too, also set
+/// `SSL_CERT_DIR=/etc/ssl/certs` (the Helm chart does) or append the system
+/// bundle to the file.
 pub fn build_client(timeout: Duration) -> Result<reqwest::Client, ShopifyError> {
     install_crypto_provider();
     let mut builder = reqwest::Client::builder()
