@@ -94,24 +94,36 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .wait_for(NAME, "Ready", wait, |c| c.is_some_and(is_ready))
         .await?
         .context("the connection disappeared")?;
-    println!("== backfill done: 90 days in weekly bulk-operation stages, then the first incremental read");
+    println!(
+        "== backfill done: 90 days in weekly bulk-operation stages, then the first incremental read"
+    );
     show_table(&env, &c);
 
     env.control_churn("demo.myshopify.com", args.churn).await?;
-    println!("== the store now changes: {} order updates per simulated second", args.churn);
+    println!(
+        "== the store now changes: {} order updates per simulated second",
+        args.churn
+    );
     let mut last = sync_time(&c);
     for round in 1..=args.polls {
         let c = env
-            .wait_for(NAME, "polled", wait, |c| c.is_some_and(|c| sync_time(c) > last))
+            .wait_for(NAME, "polled", wait, |c| {
+                c.is_some_and(|c| sync_time(c) > last)
+            })
             .await?
             .context("the connection disappeared")?;
         last = sync_time(&c);
-        println!("== routine poll {round}/{} (pollInterval 1m of simulated time)", args.polls);
+        println!(
+            "== routine poll {round}/{} (pollInterval 1m of simulated time)",
+            args.polls
+        );
         show_table(&env, &c);
     }
 
     let request = jiff::Timestamp::now().to_string();
-    println!("$ kubectl annotate shopifyconnection demo -n shops {SYNC_REQUESTED_AT}={request} --overwrite");
+    println!(
+        "$ kubectl annotate shopifyconnection demo -n shops {SYNC_REQUESTED_AT}={request} --overwrite"
+    );
     env.request_sync(NAME, &request).await?;
     println!(
         "$ kubectl wait shopifyconnection/demo -n shops --for=jsonpath='{{.status.lastHandledSyncRequest}}'={request}"
@@ -153,7 +165,10 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 fn is_ready(c: &ShopifyConnection) -> bool {
     c.status.as_ref().is_some_and(|s| {
         crate::api::conditions::find(&s.conditions, crate::api::ConditionType::Ready).is_some_and(
-            |r| r.status == crate::api::ConditionStatus::True && r.observed_generation == c.metadata.generation,
+            |r| {
+                r.status == crate::api::ConditionStatus::True
+                    && r.observed_generation == c.metadata.generation
+            },
         )
     })
 }
@@ -164,7 +179,10 @@ fn sync_time(c: &ShopifyConnection) -> Option<jiff::Timestamp> {
 
 fn show_table(env: &OperatorEnv, c: &ShopifyConnection) {
     println!("\n$ kubectl get shopifyconnections -n shops -o wide");
-    print!("{}", printer::table(std::slice::from_ref(c), env.clock.now()));
+    print!(
+        "{}",
+        printer::table(std::slice::from_ref(c), env.clock.now())
+    );
     println!();
 }
 

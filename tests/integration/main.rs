@@ -20,6 +20,7 @@ mod operator_control;
 mod operator_credentials;
 mod operator_lifecycle;
 mod operator_scale;
+mod operator_startup;
 mod purge_crypto_shreds;
 mod read_policy;
 mod readers_never_migrate;

@@ -28,6 +28,27 @@ async fn an_annotation_pulls_fresh_data_now_and_is_acknowledged() {
     let uid = created.metadata.uid.unwrap();
     let before = s.stored_orders(&uid).await.len();
 
+    // Our own status writes do not trigger reconciles: with nothing due, the
+    // operator stays quiet.
+    let reconciles = || {
+        let text = s.env.replicas[0].metrics.encode();
+        text.lines()
+            .filter(|l| l.starts_with("shopsync_reconciles_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let quiet_from = reconciles();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        reconciles() - quiet_from <= 1.0,
+        "reconciles while nothing was due"
+    );
+
+    // Watches that drop are re-established; the request below must still arrive.
+    if let Some(standin) = &s.env.standin {
+        standin.close_watches();
+    }
+
     let order = s
         .control(
             reqwest::Method::POST,

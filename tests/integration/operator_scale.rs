@@ -93,7 +93,13 @@ async fn two_hundred_connections_on_ten_stores_stay_within_each_bucket_share() {
                 .apply_connection(
                     &format!("{name}-{j}"),
                     &format!("{name}.myshopify.com"),
-                    json!({"credentials": {"secretRef": {"name": name}}, "rateLimit": {"maxBucketShare": 10 + (i as u8 % 3) * 10}}),
+                    // A 10-minute cadence (10 s real): 20 polls a second in steady state.
+                    json!({
+                        "credentials": {"secretRef": {"name": name}},
+                        "rateLimit": {"maxBucketShare": 10 + (i as u8 % 3) * 10},
+                        "backfill": {"window": "3d"},
+                        "pollInterval": "10m",
+                    }),
                 )
                 .await
                 .unwrap();
@@ -112,8 +118,8 @@ async fn two_hundred_connections_on_ten_stores_stay_within_each_bucket_share() {
                 .unwrap();
         }
     }
-    // Keep polling for a few intervals with churn, then read the simulator's view.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Keep polling for a few more seconds, then read the simulator's view.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let stats = s.control(reqwest::Method::GET, "/_sim/stats", None).await;
     for (i, (name, _)) in stores.iter().enumerate() {
         let store = &stats["stores"][format!("{name}.myshopify.com")];
