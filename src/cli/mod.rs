@@ -5,6 +5,7 @@ mod bench;
 mod demo;
 mod keygen;
 mod keys;
+mod progress;
 pub mod records;
 pub mod simulate;
 pub mod store_options;
