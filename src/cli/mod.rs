@@ -5,6 +5,7 @@ mod bench;
 mod demo;
 mod keygen;
 mod keys;
+mod progress;
 pub mod records;
 mod run;
 pub mod simulate;

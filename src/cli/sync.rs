@@ -1,6 +1,8 @@
 //! `shopsync sync -f connection.yaml`: one sync of a manifest without a
 //! cluster (or, with `--watch`, one every pollInterval), printing the status
-//! the controller would write. The engine is the one the operator runs.
+//! the controller would write. The engine is the one the operator runs;
+//! progress shows as bars on a terminal, as log lines otherwise, and Ctrl-C
+//! stops it cleanly.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,10 @@ use anyhow::{Context, bail};
 use base64::Engine as _;
 use clap::Args;
 use serde_json::Value;
+use tokio::sync::watch;
+use tracing::instrument::WithSubscriber;
 
+use super::progress::Display;
 use super::store_options::StoreOptions;
 use crate::api::admission::admit;
 use crate::api::{ShopifyConnection, ShopifyConnectionStatus};
@@ -21,7 +26,7 @@ use crate::shopify::http::{Endpoint, build_client};
 use crate::shopify::{AccessToken, LimiterRegistry, ShopifyClient};
 use crate::store::{RecordWriter, connections, counts};
 use crate::sync::status::{StatusContext, from_report};
-use crate::sync::{Engine, EngineConfig};
+use crate::sync::{Engine, EngineConfig, SyncProgress};
 
 #[derive(Args, Debug)]
 pub struct SyncArgs {
@@ -40,6 +45,10 @@ pub struct SyncArgs {
     /// Keep syncing every pollInterval until interrupted.
     #[arg(long)]
     pub watch: bool,
+    /// Log progress instead of drawing progress bars (bars are drawn only
+    /// when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
     #[command(flatten)]
     pub store: StoreOptions,
 }
@@ -49,10 +58,14 @@ pub fn run(args: SyncArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(sync(args))
+    let display = Display::choose(args.no_progress);
+    match display.log_dispatch() {
+        Some(logs) => runtime.block_on(sync(args, display).with_subscriber(logs)),
+        None => runtime.block_on(sync(args, display)),
+    }
 }
 
-async fn sync(args: SyncArgs) -> anyhow::Result<()> {
+async fn sync(args: SyncArgs, display: Display) -> anyhow::Result<()> {
     let docs = read_documents(&args.file)?;
     let manifest = docs
         .iter()
@@ -89,11 +102,20 @@ async fn sync(args: SyncArgs) -> anyhow::Result<()> {
     );
     let poll = spec.poll_every()?;
 
+    // Ctrl-C stops the sync cleanly: the batch in flight commits with its checkpoint.
+    let (stop_tx, mut stop) = watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop_tx.send_replace(true);
+        }
+    });
     let mut status: Option<ShopifyConnectionStatus> = None;
     loop {
-        let report = Engine::new(&client, &mut writer, spec, EngineConfig::default())
-            .run_once()
-            .await;
+        let (progress_tx, progress) = watch::channel(SyncProgress::default());
+        let engine = Engine::new(&client, &mut writer, spec, EngineConfig::default())
+            .with_progress(progress_tx)
+            .with_stop(stop.clone());
+        let (report, ()) = tokio::join!(engine.run_once(), display.follow(progress));
         let counts: BTreeMap<_, _> = counts::live_counts(&pool, registered.id).await?;
         let next = args
             .watch
@@ -118,15 +140,17 @@ async fn sync(args: SyncArgs) -> anyhow::Result<()> {
             yaml_serde::to_string(&serde_json::json!({ "status": built }))?
         );
         status = Some(built);
-        if !args.watch {
-            if let Some((reason, message, _)) = &report.error {
-                bail!("sync failed ({reason}): {message}");
-            }
+        if let Some((reason, message, _)) = &report.error
+            && !args.watch
+        {
+            bail!("sync failed ({reason}): {message}");
+        }
+        if !args.watch || report.stopped {
             return Ok(());
         }
         tokio::select! {
             _ = clock.sleep(poll) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = stop.wait_for(|stop| *stop) => return Ok(()),
         }
     }
 }

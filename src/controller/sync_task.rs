@@ -147,15 +147,15 @@ async fn sync(ctx: &Arc<Context>, job: &SyncJob, stop: watch::Receiver<bool>) ->
         limiter,
         ctx.settings.clock.clone(),
     );
-    let _ = stop; // TEMP until Engine::with_stop lands
     let report = Engine::new(&client, &mut writer, spec, ctx.settings.engine)
+        .with_stop(stop)
         .run_once()
         .await;
     let counts = counts::live_counts(&ctx.pool, registered.id)
         .await
         .unwrap_or_default();
     record_metrics(ctx, job, &report);
-    let outcome = if false {
+    let outcome = if report.stopped {
         Outcome::Stopped
     } else if report.error.is_some() {
         Outcome::Failed

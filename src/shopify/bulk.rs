@@ -1,17 +1,15 @@
-//! Bulk operations: start a job, find it again after a restart, poll it,
-//! cancel it, and stream its JSONL result without the access token (the
-//! signed URL is the credential). Every call goes through the client, so a
+//! Bulk operations: start a job (with grouped output), find it again after a
+//! restart, poll it, cancel it, and stream its JSONL result without the
+//! access token (the signed URL is the credential). Every call goes through the client, so a
 //! THROTTLED submit or poll is retried like any query and never read as
 //! "no job" (shopify-admin-api.md §3, §11.1–11.2).
 
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::ShopifyClient;
 use super::error::ShopifyError;
 use super::guard;
-use super::jsonl::{Assembler, Assembly};
 
 /// Cost Shopify charges for a mutation.
 const MUTATION_COST: f64 = 10.0;
@@ -75,14 +73,28 @@ pub enum Started {
     },
 }
 
-/// Starts a bulk query. The inner document must be a query.
+/// The mutation that starts a job (variable `$query`: the inner document).
+pub fn start_document() -> String {
+    format!(
+        "mutation RunBulk($query: String!) {{ bulkOperationRunQuery(query: $query, groupObjects: true) {{ bulkOperation {{ {OPERATION_FIELDS} }} userErrors {{ field message code }} }} }}"
+    )
+}
+
+/// The query that polls a job (variable `$id`).
+pub fn poll_document() -> String {
+    format!(
+        "query Poll($id: ID!) {{ node(id: $id) {{ ... on BulkOperation {{ {OPERATION_FIELDS} }} }} }}"
+    )
+}
+
+/// Starts a bulk query with grouped output: each object's children follow it
+/// directly (§3.1), so a result can be stored one root at a time and a failed
+/// job's partial file holds complete roots up to its last one. The inner
+/// document must be a query.
 pub async fn start(client: &ShopifyClient, inner: &str) -> Result<Started, ShopifyError> {
     guard::check_inner_query(inner)?;
-    let doc = format!(
-        "mutation RunBulk($query: String!) {{ bulkOperationRunQuery(query: $query) {{ bulkOperation {{ {OPERATION_FIELDS} }} userErrors {{ field message code }} }} }}"
-    );
     let response = client
-        .execute(&doc, json!({"query": inner}), MUTATION_COST)
+        .execute(&start_document(), json!({"query": inner}), MUTATION_COST)
         .await?;
     let payload = &response.data["bulkOperationRunQuery"];
     let errors = payload["userErrors"]
@@ -107,10 +119,9 @@ pub async fn start(client: &ShopifyClient, inner: &str) -> Result<Started, Shopi
 /// Polls a job through `node(id:)`, which every API version serves (the
 /// newer `bulkOperation(id:)` root exists only from 2026-01).
 pub async fn poll(client: &ShopifyClient, id: &str) -> Result<BulkOperation, ShopifyError> {
-    let doc = format!(
-        "query Poll($id: ID!) {{ node(id: $id) {{ ... on BulkOperation {{ {OPERATION_FIELDS} }} }} }}"
-    );
-    let response = client.execute(&doc, json!({"id": id}), POLL_COST).await?;
+    let response = client
+        .execute(&poll_document(), json!({"id": id}), POLL_COST)
+        .await?;
     let node = &response.data["node"];
     if node.is_null() {
         // A successful answer without the job: it really does not exist
@@ -140,9 +151,16 @@ pub async fn cancel(client: &ShopifyClient, id: &str) -> Result<(), ShopifyError
     }
 }
 
-/// Downloads a result and assembles it. The request carries no Shopify
-/// token: the URL is signed, and a token sent to a storage host would leak.
-pub async fn download(http: &reqwest::Client, url: &str) -> Result<Assembly, ShopifyError> {
+/// A bulk result being downloaded, handed out in buffers of whole lines.
+#[derive(Debug)]
+pub struct ResultLines {
+    response: reqwest::Response,
+    pending: Vec<u8>,
+}
+
+/// Opens a result for reading. The request carries no Shopify token: the
+/// URL is signed, and a token sent to a storage host would leak.
+pub async fn open(http: &reqwest::Client, url: &str) -> Result<ResultLines, ShopifyError> {
     let response = http.get(url).send().await.map_err(|e| {
         ShopifyError::Transport(format!("downloading a bulk result: {}", e.without_url()))
     })?;
@@ -155,29 +173,34 @@ pub async fn download(http: &reqwest::Client, url: &str) -> Result<Assembly, Sho
                 .retry_after,
         });
     }
-    let mut assembler = Assembler::new();
-    let mut pending: Vec<u8> = Vec::new();
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            ShopifyError::Transport(format!("bulk result cut off: {}", e.without_url()))
-        })?;
-        pending.extend_from_slice(&chunk);
-        let mut start = 0;
-        while let Some(offset) = pending[start..].iter().position(|b| *b == b'\n') {
-            assembler
-                .push_line(&pending[start..start + offset])
-                .map_err(decode)?;
-            start += offset + 1;
-        }
-        pending.drain(..start);
-    }
-    assembler.push_line(&pending).map_err(decode)?;
-    assembler.finish().map_err(decode)
+    Ok(ResultLines {
+        response,
+        pending: Vec::new(),
+    })
 }
 
-fn decode(e: super::jsonl::JsonlError) -> ShopifyError {
-    ShopifyError::Decode(e.to_string())
+impl ResultLines {
+    /// The next run of whole lines, each ending in a newline; at the end,
+    /// whatever follows the last newline. `None` once everything is read.
+    pub async fn next_lines(&mut self) -> Result<Option<Vec<u8>>, ShopifyError> {
+        loop {
+            let chunk = self.response.chunk().await.map_err(|e| {
+                ShopifyError::Transport(format!("bulk result cut off: {}", e.without_url()))
+            })?;
+            let Some(chunk) = chunk else {
+                return Ok((!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending)));
+            };
+            match chunk.iter().rposition(|b| *b == b'\n') {
+                Some(end) => {
+                    let mut lines = std::mem::take(&mut self.pending);
+                    lines.extend_from_slice(&chunk[..=end]);
+                    self.pending.extend_from_slice(&chunk[end + 1..]);
+                    return Ok(Some(lines));
+                }
+                None => self.pending.extend_from_slice(&chunk),
+            }
+        }
+    }
 }
 
 fn operation(value: &Value) -> Result<BulkOperation, ShopifyError> {

@@ -1,9 +1,13 @@
 //! Reading a bulk operation's JSONL result. Each line is one object; a node
-//! from a nested connection is its own line carrying `__parentId`. Children
-//! come after their parent but, without `groupObjects`, not necessarily right
-//! after it (shopify-admin-api.md §3.6), so children are attached by
-//! `__parentId`, never by adjacency. Memory is bounded by one stage's roots:
-//! the engine sizes stages so that holds.
+//! from a nested connection is its own line carrying `__parentId`
+//! (shopify-admin-api.md §3.6). shopsync asks for grouped output
+//! (`groupObjects: true`), where every child line follows its parent before
+//! the next root begins, so a root is complete — and handed out — as soon as
+//! the next root line arrives. Memory holds one root at a time whatever the
+//! result's size, and in a failed job's partial file every root but the last
+//! is complete. Children are still attached by `__parentId`, and a child that
+//! names any other parent than the root it follows is an error: the file is
+//! not grouped and nothing in it can be trusted to be complete.
 
 use std::collections::HashMap;
 
@@ -25,154 +29,105 @@ pub enum JsonlError {
     #[error("line {line} of the bulk result has no `id`")]
     NoId { line: u64 },
     #[error(
-        "{count} child lines name parents that are not in the result (first: {example}); the file is incomplete"
+        "line {line} of the bulk result names {parent} as its parent, which is not the root it follows; the result is not grouped"
     )]
-    Orphans { count: usize, example: String },
+    NotGrouped { line: u64, parent: String },
 }
 
-/// Just the keys that place a line; serde skips the rest without building it.
-#[derive(serde::Deserialize)]
-struct Keys {
-    id: Option<String>,
-    #[serde(rename = "__parentId")]
-    parent: Option<String>,
-}
-
-/// Collects the lines of one result, in any order. Lines are kept as text —
-/// a parsed JSON tree is many times larger — and parsed again a chunk at a
-/// time by [`Assembly::chunks`].
+/// Reads the lines of one grouped result in file order.
 #[derive(Debug, Default)]
-pub struct Assembler {
-    roots: Vec<Box<str>>,
-    index: HashMap<String, usize>,
-    /// Children whose parent has not been seen yet.
-    waiting: HashMap<String, Vec<Box<str>>>,
-    children: Vec<Vec<Box<str>>>,
+pub struct GroupedReader {
+    current: Option<Assembled>,
+    current_id: String,
     lines: u64,
+    roots: u64,
 }
 
-/// Every line of a result, placed under its root.
-#[derive(Debug, Default)]
-pub struct Assembly {
-    roots: Vec<Box<str>>,
-    children: Vec<Vec<Box<str>>>,
-}
-
-impl Assembler {
-    pub fn new() -> Assembler {
-        Assembler::default()
+impl GroupedReader {
+    pub fn new() -> GroupedReader {
+        GroupedReader::default()
     }
 
-    /// Lines read so far (blank lines are not counted).
+    /// Objects read so far (blank lines are not counted).
     pub fn lines(&self) -> u64 {
         self.lines
     }
 
-    /// Adds one line; blank lines and a missing final newline are tolerated.
-    pub fn push_line(&mut self, line: &[u8]) -> Result<(), JsonlError> {
+    /// Roots read so far, the one still open included.
+    pub fn roots(&self) -> u64 {
+        self.roots
+    }
+
+    /// Adds one line; returns the previous root, now complete, when the line
+    /// begins a new root. Blank lines and a missing final newline are tolerated.
+    pub fn push_line(&mut self, line: &[u8]) -> Result<Option<Assembled>, JsonlError> {
         let line = trim_ascii(line);
         if line.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         self.lines += 1;
         let number = self.lines;
-        let bad = |detail: String| JsonlError::BadLine {
-            line: number,
-            detail,
+        let mut object = match serde_json::from_slice::<Value>(line) {
+            Ok(Value::Object(o)) => o,
+            Ok(other) => {
+                return Err(JsonlError::BadLine {
+                    line: number,
+                    detail: format!("found {}", kind(&other)),
+                });
+            }
+            Err(e) => {
+                return Err(JsonlError::BadLine {
+                    line: number,
+                    detail: e.to_string(),
+                });
+            }
         };
-        let text = std::str::from_utf8(line).map_err(|e| bad(e.to_string()))?;
-        let keys: Keys = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let text: Box<str> = text.into();
-        match keys.parent {
-            Some(parent) => {
-                match self.index.get(&parent) {
-                    Some(&i) => self.children[i].push(text),
-                    None => self.waiting.entry(parent).or_default().push(text),
+        match object.remove("__parentId") {
+            Some(Value::String(parent)) => match &mut self.current {
+                Some(root) if parent == self.current_id => {
+                    attach(&mut root.children, object);
+                    Ok(None)
                 }
-                Ok(())
-            }
+                _ => Err(JsonlError::NotGrouped {
+                    line: number,
+                    parent,
+                }),
+            },
+            Some(other) => Err(JsonlError::BadLine {
+                line: number,
+                detail: format!("`__parentId` is {}", kind(&other)),
+            }),
             None => {
-                let id = keys.id.ok_or(JsonlError::NoId { line: number })?;
-                let children = self.waiting.remove(&id).unwrap_or_default();
-                self.index.insert(id, self.roots.len());
-                self.roots.push(text);
-                self.children.push(children);
-                Ok(())
+                let id = object
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .ok_or(JsonlError::NoId { line: number })?;
+                self.current_id = id.to_owned();
+                self.roots += 1;
+                Ok(self.current.replace(Assembled {
+                    root: object,
+                    children: HashMap::new(),
+                }))
             }
         }
     }
 
-    /// Every root with its children. Children whose parent never appeared
-    /// mean the file was cut short: that is an error, not a silent drop.
-    pub fn finish(self) -> Result<Assembly, JsonlError> {
-        if let Some(parent) = self.waiting.keys().next() {
-            return Err(JsonlError::Orphans {
-                count: self.waiting.values().map(Vec::len).sum(),
-                example: parent.clone(),
-            });
-        }
-        Ok(Assembly {
-            roots: self.roots,
-            children: self.children,
-        })
+    /// The last root. Complete only when the whole file was read; a failed
+    /// job's partial file may end inside it.
+    pub fn finish(self) -> Option<Assembled> {
+        self.current
     }
 }
 
-impl Assembly {
-    pub fn len(&self) -> usize {
-        self.roots.len()
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.roots.is_empty()
-    }
-
-    /// The roots in file order, parsed `size` at a time.
-    pub fn chunks(self, size: usize) -> impl Iterator<Item = Result<Vec<Assembled>, JsonlError>> {
-        let size = size.max(1);
-        let mut roots = self.roots.into_iter().zip(self.children).peekable();
-        std::iter::from_fn(move || {
-            roots.peek()?;
-            let chunk: Result<Vec<Assembled>, JsonlError> = roots
-                .by_ref()
-                .take(size)
-                .map(|(root, kids)| parse(&root, kids))
-                .collect();
-            Some(chunk)
-        })
-    }
-
-    /// Every root, parsed (tests and small results).
-    pub fn into_vec(self) -> Result<Vec<Assembled>, JsonlError> {
-        let n = self.len();
-        Ok(self.chunks(n).next().transpose()?.unwrap_or_default())
-    }
-}
-
-fn parse(root: &str, kids: Vec<Box<str>>) -> Result<Assembled, JsonlError> {
-    let object = |text: &str| -> Result<Map<String, Value>, JsonlError> {
-        match serde_json::from_str(text) {
-            Ok(Value::Object(o)) => Ok(o),
-            Ok(other) => Err(JsonlError::BadLine {
-                line: 0,
-                detail: format!("found {other}"),
-            }),
-            Err(e) => Err(JsonlError::BadLine {
-                line: 0,
-                detail: e.to_string(),
-            }),
-        }
-    };
-    let mut children = HashMap::new();
-    for kid in kids {
-        let mut child = object(&kid)?;
-        child.remove("__parentId");
-        attach(&mut children, child);
-    }
-    Ok(Assembled {
-        root: object(root)?,
-        children,
-    })
 }
 
 fn attach(children: &mut HashMap<String, Vec<Map<String, Value>>>, child: Map<String, Value>) {
@@ -212,61 +167,80 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
-    fn assemble(text: &str) -> Result<Vec<Assembled>, JsonlError> {
-        let mut a = Assembler::new();
+    /// Every root of a whole file, in order.
+    fn read(text: &str) -> Result<Vec<Assembled>, JsonlError> {
+        let mut reader = GroupedReader::new();
+        let mut roots = Vec::new();
         for line in text.split('\n') {
-            a.push_line(line.as_bytes())?;
+            roots.extend(reader.push_line(line.as_bytes())?);
         }
-        a.finish()?.into_vec()
+        roots.extend(reader.finish());
+        Ok(roots)
     }
 
     #[test]
-    fn chunks_hand_out_every_root_once_in_order() {
-        let mut a = Assembler::new();
-        for i in 0..7 {
-            a.push_line(format!("{{\"id\":\"gid://shopify/Order/{i}\"}}").as_bytes())
-                .unwrap();
-        }
-        let sizes: Vec<usize> = a
-            .finish()
-            .unwrap()
-            .chunks(3)
-            .map(|c| c.unwrap().len())
+    fn a_root_is_handed_out_when_the_next_root_begins() {
+        let mut reader = GroupedReader::new();
+        let lines = [
+            r##"{"id":"gid://shopify/Order/1","name":"#1001"}"##,
+            r#"{"id":"gid://shopify/LineItem/7","sku":"A-1","__parentId":"gid://shopify/Order/1"}"#,
+            r#"{"id":"gid://shopify/Return/9","__parentId":"gid://shopify/Order/1"}"#,
+            r##"{"id":"gid://shopify/Order/2","name":"#1002"}"##,
+        ];
+        let out: Vec<Option<Assembled>> = lines
+            .iter()
+            .map(|l| reader.push_line(l.as_bytes()).unwrap())
             .collect();
-        assert_eq!(sizes, [3, 3, 1]);
+        assert!(out[..3].iter().all(Option::is_none));
+        let first = out[3]
+            .clone()
+            .expect("order 1 is complete once order 2 begins");
+        assert_eq!(first.children["LineItem"][0]["sku"], "A-1");
+        assert_eq!(first.children["Return"].len(), 1);
+        assert!(!first.children["LineItem"][0].contains_key("__parentId"));
+        assert_eq!((reader.lines(), reader.roots()), (4, 2));
+        assert_eq!(reader.finish().unwrap().root["name"], "#1002");
     }
 
     #[test]
-    fn children_attach_by_parent_id_not_by_adjacency() {
+    fn blank_lines_and_a_missing_final_newline_are_tolerated() {
+        let text = "{\"id\":\"gid://shopify/Order/1\"}\n\n{\"id\":\"gid://shopify/LineItem/2\",\"__parentId\":\"gid://shopify/Order/1\"}";
+        let roots = read(text).unwrap();
+        assert_eq!(roots.len(), 1);
+        assert_eq!(roots[0].children["LineItem"].len(), 1);
+    }
+
+    #[test]
+    fn ungrouped_output_is_an_error_not_a_misattribution() {
         let text = r##"{"id":"gid://shopify/Order/1","name":"#1001"}
 {"id":"gid://shopify/Order/2","name":"#1002"}
-{"id":"gid://shopify/LineItem/7","sku":"A-1","__parentId":"gid://shopify/Order/1"}
-{"id":"gid://shopify/Return/9","__parentId":"gid://shopify/Order/2"}
-{"id":"gid://shopify/LineItem/8","sku":"B-2","__parentId":"gid://shopify/Order/2"}"##;
-        let orders = assemble(text).unwrap();
-        assert_eq!(orders.len(), 2);
-        assert_eq!(orders[0].children["LineItem"][0]["sku"], "A-1");
-        assert_eq!(orders[1].children["LineItem"][0]["sku"], "B-2");
-        assert_eq!(orders[1].children["Return"].len(), 1);
-        assert!(!orders[0].children["LineItem"][0].contains_key("__parentId"));
-    }
-
-    #[test]
-    fn a_child_before_its_parent_still_attaches() {
-        let text = "{\"id\":\"gid://shopify/LineItem/7\",\"__parentId\":\"gid://shopify/Order/1\"}\n{\"id\":\"gid://shopify/Order/1\"}";
-        let orders = assemble(text).unwrap();
-        assert_eq!(orders[0].children["LineItem"].len(), 1);
-    }
-
-    #[test]
-    fn truncated_files_are_errors_not_silent_drops() {
+{"id":"gid://shopify/LineItem/7","sku":"A-1","__parentId":"gid://shopify/Order/1"}"##;
+        assert_eq!(
+            read(text),
+            Err(JsonlError::NotGrouped {
+                line: 3,
+                parent: "gid://shopify/Order/1".into()
+            })
+        );
         let orphan =
             "{\"id\":\"gid://shopify/LineItem/7\",\"__parentId\":\"gid://shopify/Order/1\"}\n";
-        assert!(matches!(assemble(orphan), Err(JsonlError::Orphans { .. })));
+        assert!(matches!(
+            read(orphan),
+            Err(JsonlError::NotGrouped { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn cut_lines_and_lines_without_ids_are_errors() {
         let cut = "{\"id\":\"gid://shopify/Order/1\"}\n{\"id\":\"gid://sho";
         assert!(matches!(
-            assemble(cut),
+            read(cut),
             Err(JsonlError::BadLine { line: 2, .. })
+        ));
+        assert_eq!(read("{\"name\":\"x\"}"), Err(JsonlError::NoId { line: 1 }));
+        assert!(matches!(
+            read("[1]"),
+            Err(JsonlError::BadLine { line: 1, .. })
         ));
     }
 

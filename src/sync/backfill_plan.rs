@@ -25,7 +25,7 @@ pub struct Stage {
 impl Stage {
     /// The search filter for this stage's orders.
     pub fn search(&self) -> String {
-        format!("updated_at:>='{}' AND updated_at:<'{}'", self.from, self.to)
+        super::state::updated_between(self.from, self.to)
     }
 
     /// Splits a stage whose result would be too large into two halves.

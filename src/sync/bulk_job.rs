@@ -1,25 +1,45 @@
-//! Running one bulk operation to the end: start it (or re-attach to the one a
-//! checkpoint names), poll it at a pace that suits its length, and fetch its
-//! result. A job that fails leaves its partial data to be stored and is then
-//! run again; a job that was cancelled or expired is run again; throttled
-//! polls are retried by the client and never mistaken for a missing job.
+//! Running one bulk operation to its end: start it (or re-attach to the one a
+//! checkpoint names), poll it at a pace that suits its length, and say what
+//! it left behind — a complete result, a failed job's partial result, or
+//! nothing usable. Throttled polls are retried by the client and never
+//! mistaken for a missing job; a stop request ends the wait at once (the job
+//! keeps running, and the checkpoint that names it lets the next run
+//! re-attach).
 
 use std::time::Duration;
 
 use crate::shopify::bulk::{self, BulkOperation, BulkStatus, Started};
-use crate::shopify::jsonl::Assembly;
 use crate::shopify::{ShopifyClient, ShopifyError};
 
+use super::stop::StopSignal;
+
+/// A result file of a finished job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultFile {
+    pub url: String,
+    /// Objects Shopify reports having written, when it says.
+    pub objects: Option<u64>,
+}
+
 /// How a finished job ended.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobEnd {
-    /// Every object of the query.
-    Complete(Assembly),
-    /// The job failed after writing some objects; store them, then run the
-    /// job again for the rest.
-    Partial(Assembly, String),
-    /// Cancelled or expired with nothing usable; run it again.
+    /// Every object of the query; `None` when nothing matched (no file).
+    Complete(Option<ResultFile>),
+    /// The job failed after writing some objects. With grouped output every
+    /// root in the file but the last is complete; store those, then read the
+    /// rest of the range again.
+    Partial(ResultFile, String),
+    /// Cancelled, expired or failed with nothing usable; run it again.
     Lost(String),
+}
+
+/// Why waiting for a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waited {
+    Ended(JobEnd),
+    /// A stop was requested; the job is still running.
+    Stopped,
 }
 
 /// Pacing of polls and of waits for a free bulk slot.
@@ -42,17 +62,19 @@ impl Default for Pacing {
 }
 
 /// Starts a job for `inner`, waiting for a free slot when Shopify is at its
-/// concurrency limit. The caller checkpoints the id at once, so a restart
-/// re-attaches to the job instead of starting another.
+/// concurrency limit; `None` when a stop came first. The caller checkpoints
+/// the id at once, so a restart re-attaches to the job instead of starting
+/// another.
 pub async fn start(
     client: &ShopifyClient,
     inner: &str,
     pacing: Pacing,
-) -> Result<String, ShopifyError> {
+    stop: &StopSignal,
+) -> Result<Option<String>, ShopifyError> {
     let mut waited = Duration::ZERO;
     loop {
         match bulk::start(client, inner).await? {
-            Started::Running(op) => return Ok(op.id),
+            Started::Running(op) => return Ok(Some(op.id)),
             Started::Busy { message, .. } => {
                 if waited >= pacing.max_job {
                     return Err(ShopifyError::GraphQl(format!(
@@ -63,67 +85,69 @@ pub async fn start(
                     store = client.store(),
                     "bulk operation slots are busy; waiting"
                 );
-                client.clock().sleep(pacing.max_poll).await;
+                tokio::select! {
+                    _ = client.clock().sleep(pacing.max_poll) => {}
+                    _ = stop.raised() => return Ok(None),
+                }
                 waited += pacing.max_poll;
             }
         }
     }
 }
 
-/// Polls `id` until it ends and fetches what it produced.
-pub async fn finish(
+/// Polls `id` until it ends (or a stop is requested).
+pub async fn wait(
     client: &ShopifyClient,
     id: &str,
     pacing: Pacing,
-) -> Result<JobEnd, ShopifyError> {
+    stop: &StopSignal,
+) -> Result<Waited, ShopifyError> {
     let started = client.clock().seconds();
     let mut interval = pacing.first_poll;
-    let op = loop {
+    loop {
+        if stop.is_raised() {
+            return Ok(Waited::Stopped);
+        }
         let op = match bulk::poll(client, id).await {
             Ok(op) => op,
             // Shopify no longer knows the job (its records expire): run it again.
             Err(ShopifyError::GraphQl(msg)) if msg.contains("does not exist") => {
-                return Ok(JobEnd::Lost(msg));
+                return Ok(Waited::Ended(JobEnd::Lost(msg)));
             }
             Err(e) => return Err(e),
         };
         if op.status.is_finished() {
-            break op;
+            return end_of(&op).map(Waited::Ended);
         }
         let elapsed = client.clock().seconds() - started;
         if elapsed > pacing.max_job.as_secs_f64() {
             let _ = bulk::cancel(client, id).await;
-            return Ok(JobEnd::Lost(format!(
+            return Ok(Waited::Ended(JobEnd::Lost(format!(
                 "bulk operation {id} ran longer than {:?} and was cancelled",
                 pacing.max_job
-            )));
+            ))));
         }
-        client.clock().sleep(interval).await;
+        tokio::select! {
+            _ = client.clock().sleep(interval) => {}
+            _ = stop.raised() => return Ok(Waited::Stopped),
+        }
         // Poll about ten times over a job's life: short jobs are picked up
         // quickly, long ones cost few points (shopify-admin-api.md §3.4).
         interval = Duration::from_secs_f64((elapsed / 10.0).clamp(
             pacing.first_poll.as_secs_f64(),
             pacing.max_poll.as_secs_f64(),
         ));
-    };
-    fetch(client, op).await
+    }
 }
 
-async fn fetch(client: &ShopifyClient, op: BulkOperation) -> Result<JobEnd, ShopifyError> {
+/// What a finished job left behind. A job denied access is an error only a
+/// person can fix, not a reason to run it again.
+pub fn end_of(op: &BulkOperation) -> Result<JobEnd, ShopifyError> {
     match op.status {
-        BulkStatus::Completed => match &op.url {
-            // A query that matched nothing has no result file.
-            None => Ok(JobEnd::Complete(Assembly::default())),
-            Some(url) => match download(client, url).await {
-                Ok(result) => Ok(JobEnd::Complete(result)),
-                // A result that stays truncated after re-downloads is rerun.
-                Err(ShopifyError::Decode(detail)) => Ok(JobEnd::Lost(format!(
-                    "bulk result of {} unusable: {detail}",
-                    op.id
-                ))),
-                Err(e) => Err(e),
-            },
-        },
+        BulkStatus::Completed => Ok(JobEnd::Complete(op.url.as_ref().map(|url| ResultFile {
+            url: url.clone(),
+            objects: op.object_count.as_deref().and_then(|c| c.parse().ok()),
+        }))),
         BulkStatus::Failed if op.error_code.as_deref() == Some("ACCESS_DENIED") => {
             Err(ShopifyError::AccessDenied {
                 message: format!("bulk operation {} was denied access.", op.id),
@@ -136,14 +160,16 @@ async fn fetch(client: &ShopifyClient, op: BulkOperation) -> Result<JobEnd, Shop
                 op.id,
                 op.error_code.as_deref().unwrap_or("no error code")
             );
-            match &op.partial_data_url {
-                Some(url) => match download(client, url).await {
-                    Ok(partial) => Ok(JobEnd::Partial(partial, reason)),
-                    Err(ShopifyError::Decode(_)) => Ok(JobEnd::Lost(reason)),
-                    Err(e) => Err(e),
-                },
-                None => Ok(JobEnd::Lost(reason)),
-            }
+            Ok(match &op.partial_data_url {
+                Some(url) => JobEnd::Partial(
+                    ResultFile {
+                        url: url.clone(),
+                        objects: None,
+                    },
+                    reason,
+                ),
+                None => JobEnd::Lost(reason),
+            })
         }
         other => Ok(JobEnd::Lost(format!(
             "bulk operation {} ended {other:?}",
@@ -152,25 +178,72 @@ async fn fetch(client: &ShopifyClient, op: BulkOperation) -> Result<JobEnd, Shop
     }
 }
 
-/// Downloads with bounded retries: the storage host can fail or throttle too.
-async fn download(client: &ShopifyClient, url: &str) -> Result<Assembly, ShopifyError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match bulk::download(client.http(), url).await {
-            Ok(result) => return Ok(result),
-            Err(e) if (e.is_retryable() || matches!(e, ShopifyError::Decode(_))) && attempt < 5 => {
-                let wait = match &e {
-                    ShopifyError::Server {
-                        retry_after: Some(d),
-                        ..
-                    } => *d,
-                    _ => Duration::from_secs(1 << attempt),
-                };
-                tracing::warn!(store = client.store(), error = %e, "bulk result download failed; retrying");
-                client.clock().sleep(wait).await;
-            }
-            Err(e) => return Err(e),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(status: BulkStatus) -> BulkOperation {
+        BulkOperation {
+            id: "gid://shopify/BulkOperation/1".into(),
+            status,
+            error_code: None,
+            object_count: Some("12".into()),
+            root_object_count: Some("4".into()),
+            url: None,
+            partial_data_url: None,
         }
+    }
+
+    #[test]
+    fn completed_jobs_name_their_file_and_its_object_count() {
+        assert_eq!(
+            end_of(&op(BulkStatus::Completed)).unwrap(),
+            JobEnd::Complete(None),
+            "nothing matched: no file"
+        );
+        let done = BulkOperation {
+            url: Some("https://storage/x.jsonl".into()),
+            ..op(BulkStatus::Completed)
+        };
+        assert_eq!(
+            end_of(&done).unwrap(),
+            JobEnd::Complete(Some(ResultFile {
+                url: "https://storage/x.jsonl".into(),
+                objects: Some(12)
+            }))
+        );
+    }
+
+    #[test]
+    fn failed_jobs_offer_their_partial_data_or_are_lost() {
+        let failed = BulkOperation {
+            error_code: Some("INTERNAL_SERVER_ERROR".into()),
+            partial_data_url: Some("https://storage/p.jsonl".into()),
+            ..op(BulkStatus::Failed)
+        };
+        match end_of(&failed).unwrap() {
+            JobEnd::Partial(file, reason) => {
+                assert_eq!(file.url, "https://storage/p.jsonl");
+                assert!(reason.contains("INTERNAL_SERVER_ERROR"), "{reason}");
+            }
+            other => panic!("expected partial data, got {other:?}"),
+        }
+        let bare = BulkOperation {
+            partial_data_url: None,
+            ..failed
+        };
+        assert!(matches!(end_of(&bare).unwrap(), JobEnd::Lost(_)));
+        assert!(matches!(
+            end_of(&op(BulkStatus::Canceled)).unwrap(),
+            JobEnd::Lost(_)
+        ));
+        let denied = BulkOperation {
+            error_code: Some("ACCESS_DENIED".into()),
+            ..op(BulkStatus::Failed)
+        };
+        assert!(matches!(
+            end_of(&denied),
+            Err(ShopifyError::AccessDenied { .. })
+        ));
     }
 }

@@ -5,12 +5,15 @@
 pub mod backfill_plan;
 pub mod bulk_job;
 pub mod engine;
+pub mod progress;
 pub mod records;
 pub mod report;
 pub mod scope_rules;
 pub mod source;
 pub mod state;
 pub mod status;
+pub mod stop;
 
 pub use engine::{Engine, EngineConfig, SyncError};
+pub use progress::{JobProgress, SyncPhase, SyncProgress};
 pub use report::SyncReport;

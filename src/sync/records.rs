@@ -47,6 +47,13 @@ impl Converted {
         self.writes.get(&recordset).map_or(0, Vec::len)
     }
 
+    /// Writes and tombstones of every recordset.
+    pub fn total(&self) -> u64 {
+        let writes: usize = self.writes.values().map(Vec::len).sum();
+        let tombstones: usize = self.tombstones.values().map(Vec::len).sum();
+        (writes + tombstones) as u64
+    }
+
     #[cfg(test)]
     fn writes_of(&self, recordset: RecordSet) -> &[RecordWrite] {
         self.writes.get(&recordset).map_or(&[], Vec::as_slice)
@@ -236,14 +243,16 @@ fn time_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shopify::jsonl::Assembler;
+    use crate::shopify::jsonl::GroupedReader;
 
     fn assemble(lines: &[&str]) -> Vec<Assembled> {
-        let mut a = Assembler::new();
+        let mut reader = GroupedReader::new();
+        let mut roots = Vec::new();
         for l in lines {
-            a.push_line(l.as_bytes()).unwrap();
+            roots.extend(reader.push_line(l.as_bytes()).unwrap());
         }
-        a.finish().unwrap().into_vec().unwrap()
+        roots.extend(reader.finish());
+        roots
     }
 
     const ALL: [RecordSet; 3] = [RecordSet::Orders, RecordSet::Refunds, RecordSet::Returns];

@@ -43,8 +43,11 @@ pub struct SyncReport {
     pub bucket: Option<BucketEstimate>,
     /// `(requested, served)` when Shopify served another API version.
     pub fall_forward: Option<(String, String)>,
-    /// `(reason, message, needs a person)` when the sync stopped early.
+    /// `(reason, message, needs a person)` when the sync failed.
     pub error: Option<(String, String, bool)>,
+    /// The sync ended early because a stop was requested; everything it
+    /// committed is checkpointed and the next run resumes there.
+    pub stopped: bool,
 }
 
 impl SyncReport {
@@ -61,9 +64,11 @@ impl SyncReport {
             bucket: None,
             fall_forward: None,
             error: None,
+            stopped: false,
         }
     }
 
+    /// No error (a stopped sync did not fail either).
     pub fn succeeded(&self) -> bool {
         self.error.is_none()
     }

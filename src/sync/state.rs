@@ -1,7 +1,9 @@
 //! What the engine keeps in a checkpoint's `state` so a restart resumes where
 //! it stopped: the backfill plan it committed to, how many stages are stored,
-//! and the bulk operation in flight (re-attached to, never resubmitted). It
-//! is stored in the clear, so it holds ids and times only.
+//! and how far the current job got — the bulk operation in flight
+//! (re-attached to, never resubmitted), how much of its result is committed,
+//! and from where a failed job's rest is read again. It is stored in the
+//! clear, so it holds ids, counts and times only.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,51 @@ pub struct StageState {
     pub to: Timestamp,
 }
 
+/// How far one job — a backfill stage or an incremental window, reading the
+/// records updated in a range `[from, to)` — got.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct JobCursor {
+    /// The bulk operation reading the rest of the range, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// `operation` was started with grouped output. Only such a result is
+    /// stored a root at a time; a checkpoint naming another is run again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grouped: bool,
+    /// Roots at the start of `operation`'s result that are committed; a
+    /// restart that re-reads the result skips them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stored_roots: u64,
+    /// Every record of the range updated before this instant is committed
+    /// (from an earlier operation's result read in `updatedAt` order, such
+    /// as a failed job's partial file); the next operation reads from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_from: Option<Timestamp>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl JobCursor {
+    /// The operation to re-attach to: one started with grouped output.
+    pub fn attached(&self) -> Option<&str> {
+        self.operation.as_deref().filter(|_| self.grouped)
+    }
+
+    /// The search for what is left of `[from, to)`.
+    pub fn search(&self, from: Timestamp, to: Timestamp) -> String {
+        updated_between(self.resume_from.map_or(from, |r| r.max(from)), to)
+    }
+}
+
+/// The search for records updated in `[from, to)`. Every bulk query sorts
+/// by `UPDATED_AT`, so this is also how a job's rest is narrowed.
+pub fn updated_between(from: Timestamp, to: Timestamp) -> String {
+    format!("updated_at:>='{from}' AND updated_at:<'{to}'")
+}
+
 /// Progress of a recordset's backfill.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -31,9 +78,9 @@ pub struct BackfillState {
     pub stages: Vec<StageState>,
     /// Stages whose records are committed (a prefix of `stages`).
     pub completed: u32,
-    /// The bulk operation running for stage `completed`, if one was started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
+    /// How far stage `completed` got.
+    #[serde(flatten)]
+    pub job: JobCursor,
     /// Records committed by the backfill so far.
     #[serde(default)]
     pub records: i64,
@@ -55,7 +102,7 @@ impl BackfillState {
                 })
                 .collect(),
             completed: 0,
-            operation: None,
+            job: JobCursor::default(),
             records: 0,
         }
     }
@@ -94,9 +141,75 @@ impl BackfillState {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct IncrementalState {
-    /// The window being read by a running bulk operation.
+    /// The end of the window being read, once a job for it started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_to: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
+    /// How far the window's job got.
+    #[serde(flatten)]
+    pub job: JobCursor,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_rest_of_a_range_starts_at_the_resume_point_inclusive() {
+        let (from, to) = (at("2026-11-01T00:00:00Z"), at("2026-11-08T00:00:00Z"));
+        let fresh = JobCursor::default();
+        assert_eq!(
+            fresh.search(from, to),
+            "updated_at:>='2026-11-01T00:00:00Z' AND updated_at:<'2026-11-08T00:00:00Z'"
+        );
+        let resumed = JobCursor {
+            resume_from: Some(at("2026-11-03T10:00:07Z")),
+            ..JobCursor::default()
+        };
+        assert_eq!(
+            resumed.search(from, to),
+            "updated_at:>='2026-11-03T10:00:07Z' AND updated_at:<'2026-11-08T00:00:00Z'",
+            "records sharing the last stored second are read again, never skipped"
+        );
+    }
+
+    #[test]
+    fn only_grouped_operations_are_re_attached() {
+        let old = JobCursor {
+            operation: Some("gid://shopify/BulkOperation/1".into()),
+            ..JobCursor::default()
+        };
+        assert_eq!(old.attached(), None);
+        let grouped = JobCursor {
+            grouped: true,
+            ..old
+        };
+        assert_eq!(grouped.attached(), Some("gid://shopify/BulkOperation/1"));
+    }
+
+    #[test]
+    fn checkpoints_keep_their_shape_and_omit_what_is_unset() {
+        let state = IncrementalState {
+            window_to: Some(at("2026-11-08T00:00:00Z")),
+            job: JobCursor {
+                operation: Some("gid://shopify/BulkOperation/1".into()),
+                grouped: true,
+                stored_roots: 500,
+                resume_from: None,
+            },
+        };
+        let json = serde_json::to_value(&state).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"windowTo": "2026-11-08T00:00:00Z", "operation": "gid://shopify/BulkOperation/1",
+                "grouped": true, "storedRoots": 500})
+        );
+        let back: IncrementalState = serde_json::from_value(json).unwrap();
+        assert_eq!(back, state);
+        let empty: IncrementalState = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!(empty, IncrementalState::default());
+    }
 }

@@ -145,11 +145,22 @@ pub fn from_report(report: &SyncReport, ctx: StatusContext<'_>) -> ShopifyConnec
         );
     }
 
+    let written: u64 = report.recordsets.values().map(|r| r.written).sum();
+    let tombstoned: u64 = report.recordsets.values().map(|r| r.tombstoned).sum();
     match error {
+        None if report.stopped => set(
+            &mut conds,
+            Condition::new(
+                ConditionType::Synced,
+                false,
+                "Stopped",
+                format!(
+                    "the sync was stopped before it finished ({written} records written, {tombstoned} tombstoned); the next sync resumes from its checkpoint"
+                ),
+            ),
+        ),
         None => {
             status.last_successful_sync_time = Some(now.clone());
-            let written: u64 = report.recordsets.values().map(|r| r.written).sum();
-            let tombstoned: u64 = report.recordsets.values().map(|r| r.tombstoned).sum();
             set(
                 &mut conds,
                 Condition::new(
@@ -273,7 +284,7 @@ fn backfill_status(b: &BackfillState) -> BackfillStatus {
     BackfillStatus {
         phase: if b.is_complete() {
             BackfillPhase::Complete
-        } else if b.completed > 0 || b.operation.is_some() {
+        } else if b.completed > 0 || b.job.operation.is_some() || b.job.resume_from.is_some() {
             BackfillPhase::Running
         } else {
             BackfillPhase::Pending
@@ -427,5 +438,22 @@ mod tests {
         );
         assert_eq!(s.backfill.as_ref().unwrap().phase, BackfillPhase::Running);
         assert_eq!(s.backfill.unwrap().total_stages, 5);
+    }
+
+    #[test]
+    fn a_stopped_sync_is_not_reported_as_synced() {
+        let mut r = report();
+        r.stopped = true;
+        let s = build(&r);
+        let synced = condition(&s, ConditionType::Synced);
+        assert_eq!(synced.status, ConditionStatus::False);
+        assert_eq!(synced.reason, "Stopped");
+        assert!(synced.message.contains("resumes from its checkpoint"));
+        assert_eq!(s.last_successful_sync_time, None);
+        assert_eq!(
+            condition(&s, ConditionType::Ready).status,
+            ConditionStatus::True,
+            "a stop is not a fault"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! every bulk inner query also passes Shopify's bulk-query rules.
 
 use serde_json::{Map, Value, json};
+use shopsync::shopify::bulk;
 use shopsync::shopify::queries::{self, OrderFields};
 use shopsync::simulator::bulk::validate;
 use shopsync::simulator::graphql::plan::{PlanFailure, plan_for_version};
@@ -50,6 +51,16 @@ fn every_order_selection() -> Vec<OrderFields> {
 #[test]
 fn paged_and_metadata_queries_validate() {
     assert_valid("SHOP_AND_SCOPES", queries::SHOP_AND_SCOPES, json!({}));
+    assert_valid(
+        "bulk start (grouped output)",
+        &bulk::start_document(),
+        json!({"query": "{ orders { edges { node { id } } } }"}),
+    );
+    assert_valid(
+        "bulk poll",
+        &bulk::poll_document(),
+        json!({"id": "gid://shopify/BulkOperation/1"}),
+    );
     assert_valid(
         "ORDERS_COUNT",
         queries::ORDERS_COUNT,

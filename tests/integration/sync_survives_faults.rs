@@ -1,6 +1,6 @@
 //! The sync engine against a misbehaving Shopify: THROTTLED storms, 5xx
 //! bursts with Retry-After, reset connections, throttled and truncated
-//! downloads, failed and stalled bulk jobs. Each ends with complete data and
+//! downloads, expired and stalled bulk jobs. Each ends with complete data and
 //! a status that says what happened; the token never reaches the download host.
 
 use std::time::Duration;
@@ -49,29 +49,26 @@ async fn storms_of_throttling_errors_and_resets_end_with_complete_data() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_bulk_jobs_report_honestly_then_recover_completely() {
-    // One stage larger than the simulator's 250-object pages, so the job fails half-way.
-    let env = SyncEnv::start(600, 5, 20, |_| {}).await;
-    env.faults(json!({"bulk": "fail"})).await;
+async fn jobs_that_never_deliver_report_honestly_then_recover_completely() {
+    // Every result expires as it completes: nothing usable, run after run.
+    // (Jobs that fail part-way still deliver: failed_jobs_keep_their_complete_orders.rs.)
+    let env = SyncEnv::start(300, 5, 20, |_| {}).await;
+    env.faults(json!({"bulk": "expire"})).await;
     let config = EngineConfig {
         max_job_attempts: 2,
-        stage_width: jiff::SignedDuration::from_hours(30 * 24),
         ..EngineConfig::default()
     };
     let report = env.sync_with(&spec(""), config).await;
     let (reason, message, _) = report
         .error
         .clone()
-        .expect("a job that always fails is reported");
+        .expect("a job that never delivers is reported");
     assert_eq!(reason, "BulkOperationFailed");
     assert!(
-        message.contains("INTERNAL_SERVER_ERROR") && message.contains("tried 2 times"),
+        message.contains("Expired") && message.contains("tried 2 times"),
         "{message}"
     );
-    assert!(
-        env.stored_ids("orders").await.is_empty(),
-        "a failed job's partial result, whose orders may lack line items, is not stored"
-    );
+    assert!(env.stored_ids("orders").await.is_empty());
 
     env.faults(json!({})).await;
     let report = env.sync(&spec("")).await;

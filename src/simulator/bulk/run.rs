@@ -1,7 +1,9 @@
 //! Runs one bulk query on its own thread: pages through the root connection
 //! 250 at a time (holding the store's read lock one page at a time, so churn
 //! can go on), writes one JSON object per line with `__parentId` on nodes of
-//! nested connections (reference §3.6), and honours cancel and the bulk faults.
+//! nested connections (reference §3.6) — right after their parent when the
+//! job groups objects, after the page otherwise — and honours cancel and the
+//! bulk faults.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -165,6 +167,19 @@ fn run(
                 cursor = page.items.last().map(|(_, c)| c.clone());
                 page.has_next
             };
+            let fail_now = fault == BulkFault::Fail && has_next;
+            if fail_now {
+                // The job dies while writing its last root: the partial file
+                // ends inside it (its last object is missing).
+                let body = buf.len().saturating_sub(1);
+                buf.truncate(
+                    buf[..body]
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |i| i + 1),
+                );
+                objects = objects.saturating_sub(1);
+            }
             file.write_all(&buf)?;
             bytes += buf.len() as u64;
             let rate = store.faults().bulk_objects_per_s;
@@ -184,7 +199,7 @@ fn run(
                 op.object_count = objects;
                 op.root_object_count = roots;
             });
-            if fault == BulkFault::Fail && has_next {
+            if fail_now {
                 failed = true;
                 break 'fields;
             }

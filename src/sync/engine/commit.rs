@@ -1,14 +1,12 @@
-//! Committing what a job produced: converted records in batches, each batch in
-//! one transaction with a checkpoint, the advanced checkpoint only with the
-//! last batch of a job.
+//! Committing converted records: in batches, each in one transaction with a
+//! checkpoint, the advanced checkpoint only with the last batch; and the
+//! checkpoints of the backfill and incremental streams.
 
 use serde_json::json;
 
 use jiff::Timestamp;
 
 use super::{Engine, SyncError, to_chrono};
-use crate::shopify::ShopifyError;
-use crate::shopify::jsonl::Assembly;
 use crate::store::{Checkpoint, RecordSet};
 use crate::sync::records::Converted;
 use crate::sync::source::Source;
@@ -26,39 +24,6 @@ impl Engine<'_> {
             .write_batch(run, recordset, &[], checkpoint)
             .await?;
         Ok(())
-    }
-
-    /// Stores a job's result a chunk of roots at a time (parsed JSON is many
-    /// times the size of its text, so only one chunk is ever parsed; this is
-    /// what keeps the process under 150 MB). Every chunk but the last commits
-    /// `hold`; the last commits `done(records)`.
-    pub(super) async fn store(
-        &mut self,
-        source: &Source,
-        result: Assembly,
-        hold: &Checkpoint,
-        done: &(dyn Fn(usize) -> Checkpoint + Sync),
-    ) -> Result<Checkpoint, SyncError> {
-        let mut chunks = result.chunks(self.config.batch_size).peekable();
-        let mut records = 0;
-        if chunks.peek().is_none() {
-            let cp = done(0);
-            self.commit(source, Converted::default(), &cp, &cp).await?;
-            return Ok(cp);
-        }
-        while let Some(chunk) = chunks.next() {
-            let chunk =
-                chunk.map_err(|e| SyncError::Shopify(ShopifyError::Decode(e.to_string())))?;
-            let converted = source.convert(chunk)?;
-            records += converted.count(source.recordset());
-            if chunks.peek().is_none() {
-                let cp = done(records);
-                self.commit(source, converted, hold, &cp).await?;
-                return Ok(cp);
-            }
-            self.commit(source, converted, hold, hold).await?;
-        }
-        Ok(done(records))
     }
 
     /// Writes converted objects in batches. Every batch but the last carries

@@ -2,27 +2,34 @@
 //! rules, run (or resume) the staged backfill, then read what changed since
 //! the watermark. Every batch of records commits together with the checkpoint
 //! that covers it, so a crash anywhere resumes without gaps or duplicates.
+//! The caller can watch progress ([`Engine::with_progress`]) and ask for a
+//! prompt, clean stop ([`Engine::with_stop`]).
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
+use tokio::sync::watch;
 
 use crate::api::ShopifyConnectionSpec;
 use crate::shopify::{ShopifyClient, ShopifyError, queries};
-use crate::store::{Checkpoint, RecordSet, RecordWriter, RunEnd, RunId, RunOutcome, StoreError};
+use crate::store::{RecordSet, RecordWriter, RunEnd, RunId, RunOutcome, StoreError};
 
-use super::backfill_plan::{self, BackfillPlan};
-use super::bulk_job::{self, JobEnd, Pacing};
+use super::backfill_plan;
+use super::bulk_job::Pacing;
+use super::progress::{SyncPhase, SyncProgress};
 use super::records::ConversionError;
 use super::report::{ShopInfo, SyncReport};
 use super::scope_rules::{self, ScopeDecision};
 use super::source::Source;
-use super::state::{BACKFILL, BackfillState, INCREMENTAL, IncrementalState};
-use commit::{backfill_checkpoint, incremental_checkpoint};
+use super::stop::StopSignal;
 
+mod backfill;
 mod commit;
+mod incremental;
+mod job;
+mod result;
 
 /// Tuning of the engine; the defaults suit production.
 #[derive(Debug, Clone, Copy)]
@@ -36,11 +43,13 @@ pub struct EngineConfig {
     pub stage_width: SignedDuration,
     /// Records per transaction.
     pub batch_size: usize,
-    /// Runs of one job (stage or window) before giving up on it.
+    /// Runs of one job (stage or window) in a row that store nothing new
+    /// before giving up on it. A run that stores part of the job (a failed
+    /// job's partial result) starts the count again.
     pub max_job_attempts: u32,
     /// A backfill stage or incremental window with more orders than this is
-    /// halved until it fits: one job's result is held in memory while it is
-    /// converted, so this bounds memory whatever the store's size.
+    /// halved until it fits: stages are what a restart resumes and what a
+    /// progress bar shows, and a job this size finishes within minutes.
     pub max_job_orders: u64,
 }
 
@@ -71,6 +80,10 @@ pub enum SyncError {
     Plan(#[from] backfill_plan::PlanError),
     #[error("{0}")]
     GaveUp(String),
+    /// The caller asked the engine to stop; everything committed so far is
+    /// checkpointed. Not a failure: the report says `stopped`.
+    #[error("the sync was stopped on request; it resumes from its checkpoint")]
+    Stopped,
 }
 
 impl SyncError {
@@ -82,6 +95,7 @@ impl SyncError {
             SyncError::Conversion(_) => "UnexpectedShopifyData",
             SyncError::Plan(_) => "InvalidSpec",
             SyncError::GaveUp(_) => "BulkOperationFailed",
+            SyncError::Stopped => "Stopped",
         }
     }
 
@@ -103,6 +117,8 @@ pub struct Engine<'a> {
     config: EngineConfig,
     run: Option<RunId>,
     report: SyncReport,
+    progress: Option<watch::Sender<SyncProgress>>,
+    stop: StopSignal,
 }
 
 impl<'a> Engine<'a> {
@@ -120,21 +136,51 @@ impl<'a> Engine<'a> {
             config,
             run: None,
             report: SyncReport::new(started),
+            progress: None,
+            stop: StopSignal::default(),
         }
+    }
+
+    /// Publishes a [`SyncProgress`] snapshot after every committed batch, at
+    /// every stage or window boundary and at every phase change. Sending
+    /// never blocks; receivers see the latest snapshot.
+    pub fn with_progress(mut self, tx: watch::Sender<SyncProgress>) -> Self {
+        self.progress = Some(tx);
+        self
+    }
+
+    /// Stops the sync once `stop` turns true: the batch in flight is
+    /// committed with its checkpoint and the run returns promptly — between
+    /// batches, between stages and windows, and while a bulk job runs (the
+    /// checkpoint names it, so the next run re-attaches). The report then
+    /// says `stopped` and carries no error.
+    pub fn with_stop(mut self, stop: watch::Receiver<bool>) -> Self {
+        self.stop = StopSignal::new(stop);
+        self
     }
 
     /// Runs one sync to its end and reports what happened, errors included.
     pub async fn run_once(mut self) -> SyncReport {
-        let outcome = self.sync().await;
+        let outcome = match self.sync().await {
+            Err(SyncError::Stopped) => {
+                tracing::info!(
+                    store = self.client.store(),
+                    "sync stopped on request; it resumes from its checkpoint"
+                );
+                self.report.stopped = true;
+                Ok(())
+            }
+            other => other,
+        };
         self.report.stats = self.client.take_stats();
         self.report.bucket = self.client.limiter().estimate();
         self.report.fall_forward = self.client.fall_forward();
         self.report.finished = self.client.clock().now();
         let end = RunEnd {
-            outcome: if outcome.is_ok() {
-                RunOutcome::Succeeded
-            } else {
-                RunOutcome::Failed
+            outcome: match (&outcome, self.report.stopped) {
+                (Err(_), _) => RunOutcome::Failed,
+                (Ok(()), true) => RunOutcome::Cancelled,
+                (Ok(()), false) => RunOutcome::Succeeded,
             },
             cost_used: self.report.stats.cost_used,
             throttled: self.report.stats.throttled as i32,
@@ -149,11 +195,16 @@ impl<'a> Engine<'a> {
             tracing::warn!(store = self.client.store(), reason = e.reason(), error = %e, "sync failed");
             self.report.error = Some((e.reason().to_owned(), e.to_string(), e.needs_a_person()));
         }
+        self.publish(|p| {
+            p.phase = SyncPhase::Done;
+            p.job = None;
+        });
         self.report
     }
 
     async fn sync(&mut self) -> Result<(), SyncError> {
         self.run = Some(self.writer.begin_run("sync").await?);
+        self.enter(SyncPhase::Scopes, None)?;
         let decision = self.read_scopes().await?;
         self.report.decision = Some(decision.clone());
         if decision.syncs(RecordSet::Orders) {
@@ -171,6 +222,34 @@ impl<'a> Engine<'a> {
             self.incremental(&Source::Products).await?;
         }
         Ok(())
+    }
+
+    /// Moves to another phase, unless a stop was requested.
+    fn enter(&mut self, phase: SyncPhase, recordset: Option<RecordSet>) -> Result<(), SyncError> {
+        self.check_stop()?;
+        self.publish(|p| {
+            p.phase = phase;
+            p.recordset = recordset;
+            p.job = None;
+            p.stage_records = 0;
+        });
+        Ok(())
+    }
+
+    /// `Err(Stopped)` once a stop was requested.
+    fn check_stop(&self) -> Result<(), SyncError> {
+        if self.stop.is_raised() {
+            Err(SyncError::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Updates the published progress; cheap, and a no-op without a watcher.
+    fn publish(&self, change: impl FnOnce(&mut SyncProgress)) {
+        if let Some(tx) = &self.progress {
+            tx.send_modify(change);
+        }
     }
 
     async fn read_scopes(&mut self) -> Result<ScopeDecision, SyncError> {
@@ -205,205 +284,9 @@ impl<'a> Engine<'a> {
         ))
     }
 
-    /// Runs every stage of the backfill not yet committed.
-    async fn backfill(&mut self, source: &Source, limited: bool) -> Result<(), SyncError> {
-        let recordset = source.recordset();
-        let mut state = match self.writer.checkpoint(recordset, BACKFILL).await? {
-            Some(cp) => serde_json::from_value(cp.state).map_err(|e| {
-                SyncError::GaveUp(format!(
-                    "the {recordset} backfill checkpoint is unreadable: {e}"
-                ))
-            })?,
-            None => {
-                let plan = match source {
-                    Source::Orders { .. } => backfill_plan::plan(
-                        &self.spec.backfill,
-                        whole_seconds(self.client.clock().now()),
-                        limited,
-                        self.config.stage_width,
-                    )?,
-                    // Catalogs are small and have no history limit: one stage, everything.
-                    Source::Products => whole_history(whole_seconds(self.client.clock().now())),
-                };
-                if let Some(asked) = plan.clipped_from {
-                    tracing::warn!(store = self.client.store(), asked = %asked, from = %plan.from,
-                        "backfill clipped to the last 60 days: the app lacks read_all_orders");
-                }
-                BackfillState::from_plan(&plan)
-            }
-        };
-        while let Some(stage) = state.next_stage() {
-            if state.operation.is_none()
-                && matches!(source, Source::Orders { .. })
-                && self.too_many_orders(&stage.search()).await?
-                && let Some((newer, older)) = stage.halves()
-            {
-                state.split_next(newer, older);
-                self.save(recordset, &backfill_checkpoint(&state)).await?;
-                continue;
-            }
-            tracing::info!(store = self.client.store(), %recordset, stage = state.completed, total = state.stages.len(), "backfill stage");
-            let base = state.clone();
-            let done = self
-                .run_job(
-                    source,
-                    &stage.search(),
-                    base.operation.clone(),
-                    |operation| {
-                        backfill_checkpoint(&BackfillState {
-                            operation,
-                            ..base.clone()
-                        })
-                    },
-                    |records| {
-                        backfill_checkpoint(&BackfillState {
-                            completed: base.completed + 1,
-                            operation: None,
-                            records: base.records + records as i64,
-                            ..base.clone()
-                        })
-                    },
-                    &format!("backfill stage {} of {recordset}", stage.index),
-                )
-                .await?;
-            state =
-                serde_json::from_value(done.state).map_err(|e| SyncError::GaveUp(e.to_string()))?;
-            self.report.backfill.insert(recordset, state.clone());
-        }
-        self.report.backfill.insert(recordset, state);
-        Ok(())
-    }
-
-    /// Reads what changed since the watermark, in windows small enough for
-    /// one job each; the watermark advances with every committed window.
-    async fn incremental(&mut self, source: &Source) -> Result<(), SyncError> {
-        let recordset = source.recordset();
-        let backfill_to = self
-            .report
-            .backfill
-            .get(&recordset)
-            .map(|b| b.to)
-            .unwrap_or_else(|| self.client.clock().now());
-        let checkpoint = self.writer.checkpoint(recordset, INCREMENTAL).await?;
-        let mut watermark = checkpoint
-            .as_ref()
-            .and_then(|c| c.watermark)
-            .map(to_jiff)
-            .unwrap_or(backfill_to);
-        let mut state: IncrementalState = checkpoint
-            .map(|c| serde_json::from_value(c.state).unwrap_or_default())
-            .unwrap_or_default();
-        let overlap = SignedDuration::try_from(self.config.overlap).unwrap_or_default();
-        let settle = SignedDuration::try_from(self.config.settle).unwrap_or_default();
-        let target = state.window_to.unwrap_or_else(|| {
-            let now = whole_seconds(self.client.clock().now());
-            now.checked_sub(settle).unwrap_or(watermark)
-        });
-        while target > watermark {
-            let from = watermark.checked_sub(overlap).unwrap_or(watermark);
-            let mut to = state.window_to.unwrap_or(target);
-            if state.operation.is_none() && matches!(source, Source::Orders { .. }) {
-                // After a long outage the change set can be a whole backfill's worth.
-                while self.too_many_orders(&window_search(from, to)).await?
-                    && to.duration_since(watermark) > SignedDuration::from_secs(2)
-                {
-                    to = whole_seconds(
-                        watermark
-                            .checked_add(to.duration_since(watermark) / 2)
-                            .unwrap_or(to),
-                    );
-                }
-            }
-            let search = window_search(from, to);
-            let changed = state.operation.is_some() || self.any_changes(source, &search).await?;
-            let hold = |operation| {
-                incremental_checkpoint(
-                    watermark,
-                    &IncrementalState {
-                        window_to: Some(to),
-                        operation,
-                    },
-                )
-            };
-            let done = |_| incremental_checkpoint(to, &IncrementalState::default());
-            if changed {
-                let what = format!("reading {recordset} changes");
-                self.run_job(source, &search, state.operation.take(), hold, done, &what)
-                    .await?;
-            } else {
-                self.save(recordset, &done(0)).await?;
-            }
-            watermark = to;
-            state = IncrementalState::default();
-        }
-        for r in source.written_recordsets() {
-            self.report.recordsets.entry(r).or_default().watermark = Some(watermark);
-        }
-        Ok(())
-    }
-
-    /// Runs one bulk job (re-attaching to `operation` when a checkpoint named
-    /// one) until its records are committed together with `done`. A failed
-    /// job's partial result is stored and the job runs again; so does a job
-    /// that was lost. `hold` is the checkpoint of work still in progress.
-    async fn run_job(
-        &mut self,
-        source: &Source,
-        search: &str,
-        mut operation: Option<String>,
-        hold: impl Fn(Option<String>) -> Checkpoint + Sync,
-        done: impl Fn(usize) -> Checkpoint + Sync,
-        what: &str,
-    ) -> Result<Checkpoint, SyncError> {
-        let recordset = source.recordset();
-        let mut last = String::new();
-        for attempt in 1..=self.config.max_job_attempts {
-            let op = match operation.take() {
-                Some(op) => op,
-                None => {
-                    let op = bulk_job::start(
-                        self.client,
-                        &source.bulk_query(search),
-                        self.config.pacing,
-                    )
-                    .await?;
-                    self.save(recordset, &hold(Some(op.clone()))).await?;
-                    op
-                }
-            };
-            last = match bulk_job::finish(self.client, &op, self.config.pacing).await? {
-                JobEnd::Complete(result) => {
-                    return self.store(source, result, &hold(Some(op)), &done).await;
-                }
-                JobEnd::Partial(result, reason) => {
-                    // Without grouped output a root in a partial file may be
-                    // missing children that were never written, and the store
-                    // would keep that incomplete version when the rerun
-                    // delivers the same updatedAt. So the partial result is
-                    // counted and the whole job runs again.
-                    tracing::warn!(
-                        store = self.client.store(),
-                        roots = result.len(),
-                        "bulk job failed with partial data; not storing possibly incomplete orders, running it again"
-                    );
-                    self.save(recordset, &hold(None)).await?;
-                    reason
-                }
-                JobEnd::Lost(reason) => {
-                    self.save(recordset, &hold(None)).await?;
-                    reason
-                }
-            };
-            tracing::warn!(store = self.client.store(), reason = %last, attempt, "{what}: running the bulk job again");
-        }
-        Err(SyncError::GaveUp(format!(
-            "{what}: {last}; tried {} times",
-            self.config.max_job_attempts
-        )))
-    }
-
-    /// Whether more orders match `search` than one job should hold.
-    async fn too_many_orders(&self, search: &str) -> Result<bool, SyncError> {
+    /// How many orders match `search`, counted exactly up to one more than
+    /// a job should hold.
+    async fn count_orders(&self, search: &str) -> Result<u64, SyncError> {
         let limit = self.config.max_job_orders + 1;
         let response = self
             .client
@@ -413,8 +296,7 @@ impl<'a> Engine<'a> {
                 queries::ORDERS_COUNT_COST,
             )
             .await?;
-        let count = response.data["ordersCount"]["count"].as_u64().unwrap_or(0);
-        Ok(count > self.config.max_job_orders)
+        Ok(response.data["ordersCount"]["count"].as_u64().unwrap_or(0))
     }
 
     /// One cheap page (one point per object) to learn whether anything changed.
@@ -438,27 +320,9 @@ impl<'a> Engine<'a> {
     }
 }
 
-fn window_search(from: Timestamp, to: Timestamp) -> String {
-    format!("updated_at:>='{from}' AND updated_at:<'{to}'")
-}
-
 /// Search filters carry whole seconds, the resolution of Shopify's timestamps.
 fn whole_seconds(t: Timestamp) -> Timestamp {
     Timestamp::from_second(t.as_second()).unwrap_or(t)
-}
-
-fn whole_history(now: Timestamp) -> BackfillPlan {
-    let from = Timestamp::UNIX_EPOCH;
-    BackfillPlan {
-        from,
-        to: now,
-        clipped_from: None,
-        stages: vec![backfill_plan::Stage {
-            index: 0,
-            from,
-            to: now,
-        }],
-    }
 }
 
 pub(crate) fn to_chrono(t: Timestamp) -> DateTime<Utc> {
