@@ -27,12 +27,15 @@ use crate::simulator::config::SimulatorConfig;
 use crate::simulator::{RunningSimulator, start};
 use crate::telemetry::metrics::Metrics;
 
-/// One operator process, as far as the test can tell.
+/// One operator process, as far as the test can tell: its own runtime,
+/// database pool and API client, so a crash takes every task it started
+/// (reconciles, syncs, lease renewal) down at once, as kill -9 would.
 pub struct Replica {
     pub identity: String,
     pub metrics: Arc<Metrics>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<Result<(), OperatorError>>>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 pub struct OperatorEnv {
@@ -112,21 +115,47 @@ impl OperatorEnv {
 
     /// Starts a replica; returns its index.
     pub fn start_replica(&mut self, settings: Settings) -> usize {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name(format!("replica-{}", self.replicas.len()))
+            .build()
+            .expect("a runtime for the replica");
         let metrics = Arc::new(Metrics::new());
         let (shutdown, rx) = watch::channel(false);
-        let operator = Operator {
-            client: self.client.clone(),
-            pool: self.pool.clone(),
-            master: Arc::clone(&self.master),
-            settings: settings.clone(),
-            metrics: Arc::clone(&metrics),
+        let client = {
+            let _inside = runtime.enter();
+            match &self.standin {
+                Some(standin) => standin.client(),
+                None => self.client.clone(),
+            }
         };
-        let task = tokio::spawn(operator.run(rx));
+        let options = (*self.pool.connect_options()).clone();
+        let master = Arc::clone(&self.master);
+        let identity = settings.identity.clone();
+        let replica_metrics = Arc::clone(&metrics);
+        let task = runtime.spawn(async move {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .expect("the replica's database pool");
+            Operator {
+                client,
+                pool,
+                master,
+                settings,
+                metrics: replica_metrics,
+            }
+            .run(rx)
+            .await
+        });
         self.replicas.push(Replica {
-            identity: settings.identity,
+            identity,
             metrics,
             shutdown,
             task: Some(task),
+            runtime: Some(runtime),
         });
         self.replicas.len() - 1
     }
@@ -138,13 +167,18 @@ impl OperatorEnv {
         if let Some(task) = replica.task.take() {
             task.await.context("replica task")??;
         }
+        if let Some(runtime) = replica.runtime.take() {
+            runtime.shutdown_background();
+        }
         Ok(())
     }
 
     /// kill -9: the replica stops mid-work and keeps the lease until it expires.
     pub fn crash_replica(&mut self, index: usize) {
-        if let Some(task) = self.replicas[index].task.take() {
-            task.abort();
+        let replica = &mut self.replicas[index];
+        replica.task.take();
+        if let Some(runtime) = replica.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 
@@ -319,8 +353,8 @@ impl OperatorEnv {
 impl Drop for OperatorEnv {
     fn drop(&mut self) {
         for r in &mut self.replicas {
-            if let Some(task) = r.task.take() {
-                task.abort();
+            if let Some(runtime) = r.runtime.take() {
+                runtime.shutdown_background();
             }
         }
     }

@@ -14,8 +14,9 @@ use crate::api::ShopifyConnection;
 use crate::api::conditions::{self, Condition, ConditionType};
 use crate::shopify::ShopifyClient;
 use crate::shopify::http::Endpoint;
-use crate::store::{RecordWriter, connections, counts};
-use crate::sync::status::{StatusContext, from_report};
+use crate::store::{RecordSet, RecordWriter, connections, counts};
+use crate::sync::progress::{SyncPhase, SyncProgress};
+use crate::sync::status::{StatusContext, backfill_status, from_report};
 use crate::sync::{Engine, SyncReport};
 use crate::telemetry::metrics::{ConnectionLabel, OutcomeLabel, RecordsetLabel, StoreLabel};
 
@@ -147,10 +148,15 @@ async fn sync(ctx: &Arc<Context>, job: &SyncJob, stop: watch::Receiver<bool>) ->
         limiter,
         ctx.settings.clock.clone(),
     );
-    let report = Engine::new(&client, &mut writer, spec, ctx.settings.engine)
+    let (progress_tx, progress_rx) = watch::channel(SyncProgress::default());
+    let engine = Engine::new(&client, &mut writer, spec, ctx.settings.engine)
         .with_stop(stop)
-        .run_once()
-        .await;
+        .with_progress(progress_tx)
+        .run_once();
+    let report = tokio::select! {
+        report = engine => report,
+        never = report_progress(ctx, connection, progress_rx) => match never {},
+    };
     let counts = counts::live_counts(&ctx.pool, registered.id)
         .await
         .unwrap_or_default();
@@ -164,6 +170,62 @@ async fn sync(ctx: &Arc<Context>, job: &SyncJob, stop: watch::Receiver<bool>) ->
     };
     write_status(ctx, job, &report, &counts, outcome).await;
     outcome
+}
+
+/// While a backfill runs, its progress goes into status, at most once per
+/// `progress_every` (a backfill can take hours; a status write per batch
+/// would flood the API server and every watcher). Never returns: the sync's
+/// end drops it.
+async fn report_progress(
+    ctx: &Arc<Context>,
+    connection: &ShopifyConnection,
+    mut progress: watch::Receiver<SyncProgress>,
+) -> std::convert::Infallible {
+    let generation = connection.metadata.generation;
+    loop {
+        if progress.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        let snapshot = progress.borrow_and_update().clone();
+        let backfill = snapshot
+            .backfill
+            .get(&RecordSet::Orders)
+            .or_else(|| snapshot.backfill.values().next())
+            .filter(|b| snapshot.phase == SyncPhase::Backfill && !b.is_complete());
+        if let Some(b) = backfill {
+            let status = backfill_status(b);
+            let message = format!(
+                "backfill: {} of {} stages committed, {} records",
+                status.completed_stages, status.total_stages, status.records
+            );
+            let now = Time(ctx.settings.clock.now());
+            let _ = ctx
+                .status
+                .update(connection, |s| {
+                    s.backfill = Some(status);
+                    conditions::set(
+                        &mut s.conditions,
+                        Condition::new(
+                            ConditionType::BackfillComplete,
+                            false,
+                            "Running",
+                            message.clone(),
+                        ),
+                        generation,
+                        now.clone(),
+                    );
+                    if let Some(r) = s
+                        .conditions
+                        .iter_mut()
+                        .find(|c| c.type_ == ConditionType::Reconciling.as_str())
+                    {
+                        r.message = message;
+                    }
+                })
+                .await;
+        }
+        tokio::time::sleep(ctx.settings.progress_every).await;
+    }
 }
 
 /// Routine polls write status once, at the end; syncs someone waits for

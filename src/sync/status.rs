@@ -280,7 +280,7 @@ fn ready_condition(
     )
 }
 
-fn backfill_status(b: &BackfillState) -> BackfillStatus {
+pub fn backfill_status(b: &BackfillState) -> BackfillStatus {
     BackfillStatus {
         phase: if b.is_complete() {
             BackfillPhase::Complete
