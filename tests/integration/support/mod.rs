@@ -4,6 +4,7 @@
 
 pub mod postgres;
 pub mod simulator;
+pub mod standin;
 pub mod store;
 pub mod sync_env;
 
