@@ -1,36 +1,15 @@
-//! The stand-in API server keeps built-in objects as a real one does, seen
+//! The stand-in keeps built-in objects as a real API server does, seen
 //! through the real kube client: server-set metadata, AlreadyExists and stale
-//! writes refused with 409, selectors and pages, patches of every format,
-//! Leases replaced under optimistic concurrency, and faults on demand.
+//! writes refused with 409, Leases replaced under optimistic concurrency,
+//! deletes answered with a Status.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
-use serde_json::json;
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 
-use crate::support::standin::{api_error, standin};
-
-fn secret(name: &str, labels: &[(&str, &str)]) -> Secret {
-    Secret {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            labels: Some(
-                labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            ),
-            ..ObjectMeta::default()
-        },
-        string_data: Some(BTreeMap::from([(
-            "accessToken".into(),
-            "shpat_test".into(),
-        )])),
-        ..Secret::default()
-    }
-}
+use crate::support::standin::{api_error, secret, standin};
 
 #[tokio::test]
 async fn created_objects_get_server_metadata_and_names_are_unique() {
@@ -112,142 +91,6 @@ async fn stale_updates_conflict_and_fresh_ones_advance_the_resource_version() {
 }
 
 #[tokio::test]
-async fn lists_honour_selectors_and_pages() {
-    let s = standin().await;
-    let secrets: Api<Secret> = Api::namespaced(s.client(), "default");
-    for (name, tier) in [
-        ("a", "gold"),
-        ("b", "silver"),
-        ("c", "gold"),
-        ("d", "bronze"),
-    ] {
-        secrets
-            .create(&PostParams::default(), &secret(name, &[("tier", tier)]))
-            .await
-            .unwrap();
-    }
-    Api::<Secret>::namespaced(s.client(), "elsewhere")
-        .create(&PostParams::default(), &secret("e", &[("tier", "gold")]))
-        .await
-        .unwrap();
-
-    let names = |l: kube::core::ObjectList<Secret>| -> Vec<String> {
-        l.items
-            .into_iter()
-            .filter_map(|s| s.metadata.name)
-            .collect()
-    };
-    let gold = secrets
-        .list(&ListParams::default().labels("tier=gold"))
-        .await
-        .unwrap();
-    assert_eq!(names(gold), ["a", "c"]);
-    let not_gold = secrets
-        .list(&ListParams::default().labels("tier!=gold"))
-        .await
-        .unwrap();
-    assert_eq!(names(not_gold), ["b", "d"]);
-    let set = secrets
-        .list(&ListParams::default().labels("tier in (silver,bronze)"))
-        .await
-        .unwrap();
-    assert_eq!(names(set), ["b", "d"]);
-    let by_name = secrets
-        .list(&ListParams::default().fields("metadata.name=c"))
-        .await
-        .unwrap();
-    assert_eq!(names(by_name), ["c"]);
-    let everywhere = Api::<Secret>::all(s.client())
-        .list(&ListParams::default().labels("tier=gold"))
-        .await
-        .unwrap();
-    assert_eq!(names(everywhere), ["a", "c", "e"]);
-
-    let first = secrets.list(&ListParams::default().limit(3)).await.unwrap();
-    let token = first.metadata.continue_.clone().expect("a continue token");
-    let list_rv = first.metadata.resource_version.clone();
-    assert_eq!(first.metadata.remaining_item_count, Some(1));
-    assert_eq!(names(first), ["a", "b", "c"]);
-    let rest = secrets
-        .list(&ListParams::default().limit(3).continue_token(&token))
-        .await
-        .unwrap();
-    assert_eq!(
-        rest.metadata.resource_version, list_rv,
-        "pages share the list's revision"
-    );
-    assert!(rest.metadata.continue_.as_deref().is_none_or(str::is_empty));
-    assert_eq!(names(rest), ["d"]);
-
-    let bad = secrets
-        .list(&ListParams::default().fields("data.accessToken=x"))
-        .await;
-    assert_eq!(api_error(bad), ("BadRequest".into(), 400));
-}
-
-#[tokio::test]
-async fn every_patch_format_edits_the_object() {
-    let s = standin().await;
-    let secrets: Api<Secret> = Api::namespaced(s.client(), "default");
-    secrets
-        .create(&PostParams::default(), &secret("acme", &[("a", "1")]))
-        .await
-        .unwrap();
-    let pp = PatchParams::default();
-    let merged = secrets
-        .patch(
-            "acme",
-            &pp,
-            &Patch::Merge(json!({"metadata": {"labels": {"a": null, "b": "2"}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        merged.metadata.labels,
-        Some(BTreeMap::from([("b".into(), "2".into())]))
-    );
-
-    let ops: json_patch::Patch = serde_json::from_value(json!([
-        {"op": "test", "path": "/metadata/labels/b", "value": "2"},
-        {"op": "add", "path": "/metadata/labels/c", "value": "3"}
-    ]))
-    .unwrap();
-    let patched = secrets
-        .patch("acme", &pp, &Patch::Json::<()>(ops))
-        .await
-        .unwrap();
-    assert_eq!(patched.metadata.labels.unwrap().len(), 2);
-
-    let failing: json_patch::Patch = serde_json::from_value(json!([
-        {"op": "test", "path": "/metadata/labels/b", "value": "nope"}
-    ]))
-    .unwrap();
-    let refused = secrets
-        .patch("acme", &pp, &Patch::Json::<()>(failing))
-        .await;
-    assert_eq!(api_error(refused).1, 422);
-
-    let strategic = secrets
-        .patch(
-            "acme",
-            &pp,
-            &Patch::Strategic(json!({"metadata": {"annotations": {"x": "y"}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(strategic.metadata.annotations.unwrap()["x"], "y");
-
-    let stale_rv = secrets
-        .patch(
-            "acme",
-            &pp,
-            &Patch::Merge(json!({"metadata": {"resourceVersion": "1", "labels": {"d": "4"}}})),
-        )
-        .await;
-    assert_eq!(api_error(stale_rv), ("Conflict".into(), 409));
-}
-
-#[tokio::test]
 async fn leases_are_taken_over_only_from_the_current_version() {
     let s = standin().await;
     let leases: Api<Lease> = Api::namespaced(s.client(), "shopsync-system");
@@ -310,88 +153,4 @@ async fn deletes_remove_and_answer_not_found_afterwards() {
     );
     let again = secrets.delete("acme", &DeleteParams::default()).await;
     assert_eq!(api_error(again), ("NotFound".into(), 404));
-}
-
-#[tokio::test]
-async fn raw_http_gets_status_errors_for_bad_requests() {
-    let s = standin().await;
-    let http = reqwest::Client::new();
-    let base = s.url();
-    let secrets: Api<Secret> = Api::namespaced(s.client(), "default");
-    secrets
-        .create(&PostParams::default(), &secret("acme", &[]))
-        .await
-        .unwrap();
-
-    let status_of = |r: reqwest::Response| async move {
-        let code = r.status().as_u16();
-        let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["kind"], "Status");
-        (code, body["reason"].as_str().unwrap_or("").to_owned())
-    };
-    let path = base
-        .join("/api/v1/namespaces/default/secrets/acme")
-        .unwrap();
-    let unsupported = http
-        .patch(path.clone())
-        .header("content-type", "text/plain")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        status_of(unsupported).await,
-        (415, "UnsupportedMediaType".into())
-    );
-    let post_named = http.post(path.clone()).body("{}").send().await.unwrap();
-    assert_eq!(
-        status_of(post_named).await,
-        (405, "MethodNotAllowed".into())
-    );
-    let garbage = http
-        .put(path)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status_of(garbage).await, (400, "BadRequest".into()));
-    let unknown = http
-        .get(base.join("/apis/nothing.io/v1/things").unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status_of(unknown).await, (404, "NotFound".into()));
-}
-
-#[tokio::test]
-async fn unavailability_answers_503_and_kube_retries_through_it() {
-    let s = standin().await;
-    let secrets: Api<Secret> = Api::namespaced(s.client(), "default");
-    s.set_unavailable(true);
-    let raw = reqwest::get(s.url().join("/api/v1/namespaces/default/secrets").unwrap())
-        .await
-        .unwrap();
-    assert_eq!(raw.status().as_u16(), 503);
-    let before = s.request_count();
-
-    // kube's default client retries 503 with backoff, as it would against a
-    // real server that is briefly down: the list succeeds once the fault lifts.
-    let pending = tokio::spawn(async move { secrets.list(&ListParams::default()).await });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    s.set_unavailable(false);
-    let listed = tokio::time::timeout(std::time::Duration::from_secs(10), pending)
-        .await
-        .expect("the retried list finishes soon after the fault lifts")
-        .unwrap();
-    assert!(listed.is_ok(), "{listed:?}");
-    assert!(
-        s.request_count() >= before + 3,
-        "some attempts were refused first"
-    );
-    let last = s.requests().pop().unwrap();
-    assert_eq!(
-        (last.method.as_str(), last.path.as_str()),
-        ("GET", "/api/v1/namespaces/default/secrets")
-    );
 }

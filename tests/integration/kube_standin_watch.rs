@@ -1,8 +1,7 @@
 //! Watches against the stand-in behave as kube-runtime expects of a real API
 //! server: a watcher lists then follows changes, resumes from its last
 //! resourceVersion when its watch is cut, re-lists after 410 Expired, reads
-//! streaming lists, and a reflector mirrors the objects; raw watches get
-//! bookmarks, replay and timeouts.
+//! streaming lists, and a reflector mirrors the objects.
 
 use std::time::Duration;
 
@@ -11,17 +10,11 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use serde_json::{Value, json};
+use serde_json::json;
 use shopsync::kube_standin::{Options, StandIn};
 use tokio::sync::mpsc;
 
-use crate::support::standin::{eventually, standin, standin_with};
-
-fn named<K: Default + kube::Resource>(name: &str) -> K {
-    let mut k = K::default();
-    k.meta_mut().name = Some(name.into());
-    k
-}
+use crate::support::standin::{eventually, named, standin, standin_with};
 
 /// Runs a watcher in the background; its events arrive on the receiver.
 fn watch_secrets(
@@ -44,22 +37,22 @@ fn watch_secrets(
     rx
 }
 
-fn name_of(e: &watcher::Event<Secret>) -> Option<(&'static str, String)> {
+fn name_of(e: &watcher::Event<Secret>) -> (&'static str, String) {
     let (kind, s) = match e {
         watcher::Event::Apply(s) => ("apply", s),
         watcher::Event::Delete(s) => ("delete", s),
         watcher::Event::InitApply(s) => ("init-apply", s),
-        watcher::Event::Init => return Some(("init", String::new())),
-        watcher::Event::InitDone => return Some(("init-done", String::new())),
+        watcher::Event::Init => return ("init", String::new()),
+        watcher::Event::InitDone => return ("init-done", String::new()),
     };
-    Some((kind, s.metadata.name.clone().unwrap_or_default()))
+    (kind, s.metadata.name.clone().unwrap_or_default())
 }
 
 /// Waits for an event of `kind` about `name` ("" for Init/InitDone).
 async fn expect(rx: &mut mpsc::UnboundedReceiver<watcher::Event<Secret>>, kind: &str, name: &str) {
     let found = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(e) = rx.recv().await {
-            if name_of(&e) == Some((kind_static(kind), name.to_owned())) {
+            if name_of(&e) == (kind, name.to_owned()) {
                 return true;
             }
         }
@@ -67,16 +60,6 @@ async fn expect(rx: &mut mpsc::UnboundedReceiver<watcher::Event<Secret>>, kind: 
     })
     .await;
     assert_eq!(found, Ok(true), "no {kind} event for {name:?}");
-}
-
-fn kind_static(kind: &str) -> &'static str {
-    match kind {
-        "apply" => "apply",
-        "delete" => "delete",
-        "init-apply" => "init-apply",
-        "init" => "init",
-        _ => "init-done",
-    }
 }
 
 fn list_calls(s: &StandIn) -> usize {
@@ -279,88 +262,4 @@ async fn selector_watches_see_objects_leave_and_enter() {
         }
     }
     assert_eq!(seen, ["ADDED", "DELETED", "ADDED"]);
-}
-
-/// The lines of a raw watch until it ends or `max` arrive.
-async fn raw_watch(s: &StandIn, query: &str, max: usize) -> Vec<Value> {
-    let url = s
-        .url()
-        .join(&format!("/api/v1/namespaces/default/secrets?{query}"))
-        .unwrap();
-    let mut body = reqwest::get(url).await.unwrap().bytes_stream();
-    let mut text = String::new();
-    let mut lines = Vec::new();
-    while lines.len() < max {
-        let Ok(Some(chunk)) = tokio::time::timeout(Duration::from_secs(10), body.next()).await
-        else {
-            break;
-        };
-        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-        while let Some(end) = text.find('\n') {
-            lines.push(serde_json::from_str(&text[..end]).unwrap());
-            text.drain(..=end);
-        }
-    }
-    lines
-}
-
-#[tokio::test]
-async fn raw_watches_replay_bookmark_time_out_and_expire() {
-    let s = standin_with(Options {
-        bookmark_interval: Duration::from_millis(100),
-        history_limit: 3,
-    })
-    .await;
-    let secrets: Api<Secret> = Api::namespaced(s.client(), "default");
-    let first = secrets
-        .create(&PostParams::default(), &named("a"))
-        .await
-        .unwrap();
-    let rv: u64 = first.metadata.resource_version.unwrap().parse().unwrap();
-    secrets
-        .create(&PostParams::default(), &named("b"))
-        .await
-        .unwrap();
-
-    let started = std::time::Instant::now();
-    let replay = raw_watch(
-        &s,
-        &format!("watch=1&resourceVersion={rv}&timeoutSeconds=1"),
-        10,
-    )
-    .await;
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "timeoutSeconds ended the watch"
-    );
-    let types: Vec<&str> = replay.iter().filter_map(|l| l["type"].as_str()).collect();
-    assert_eq!(
-        types,
-        ["ADDED"],
-        "only b came after a; the stream ended at its timeout"
-    );
-    assert_eq!(replay[0]["object"]["metadata"]["name"], "b");
-
-    let marks = raw_watch(
-        &s,
-        &format!("watch=true&allowWatchBookmarks=true&resourceVersion={rv}"),
-        2,
-    )
-    .await;
-    assert_eq!(marks[1]["type"], "BOOKMARK");
-    let mark_rv = marks[1]["object"]["metadata"]["resourceVersion"]
-        .as_str()
-        .unwrap();
-    assert!(mark_rv.parse::<u64>().unwrap() > rv);
-
-    for name in ["c", "d", "e"] {
-        secrets
-            .create(&PostParams::default(), &named(name))
-            .await
-            .unwrap();
-    }
-    let expired = raw_watch(&s, &format!("watch=true&resourceVersion={rv}"), 1).await;
-    assert_eq!(expired[0]["type"], "ERROR");
-    assert_eq!(expired[0]["object"]["code"], 410);
-    assert_eq!(expired[0]["object"]["reason"], "Expired");
 }

@@ -1,8 +1,11 @@
 //! A kube stand-in API server per test, and fixtures for the objects the
 //! operator deals with.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::ObjectMeta;
 use serde_json::json;
 use shopsync::api::ShopifyConnection;
 use shopsync::kube_standin::{Options, StandIn};
@@ -35,6 +38,34 @@ pub fn connection(name: &str, store: &str) -> ShopifyConnection {
         "spec": {"store": store, "credentials": {"secretRef": {"name": format!("{name}-shopify")}}},
     }))
     .expect("fixture connection decodes")
+}
+
+/// An object of any kind with just a name.
+pub fn named<K: Default + kube::Resource>(name: &str) -> K {
+    let mut k = K::default();
+    k.meta_mut().name = Some(name.into());
+    k
+}
+
+/// A Secret holding an access token, with labels.
+pub fn secret(name: &str, labels: &[(&str, &str)]) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..ObjectMeta::default()
+        },
+        string_data: Some(BTreeMap::from([(
+            "accessToken".into(),
+            "shpat_test".into(),
+        )])),
+        ..Secret::default()
+    }
 }
 
 /// Polls `check` until it holds or `within` passes.
