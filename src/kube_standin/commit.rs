@@ -149,7 +149,7 @@ pub fn create(
     let meta = metadata_mut(&mut obj)?;
     meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
     meta.insert("creationTimestamp".into(), json!(cx.now));
-    if kind.custom {
+    if kind.tracks_generation() {
         meta.insert("generation".into(), json!(1));
     }
     let managers = match applied {
@@ -235,11 +235,13 @@ pub fn update(
         check_no_new_finalizers(kind, &name, &old_meta, meta)?;
     }
     let mut new = admit(state, kind, new, Some(&old.value))?;
+    // The hook's answer is trusted to be an object; check before indexing into it.
+    metadata_mut(&mut new)?;
     if kind.behaviour == Behaviour::Crd {
         crd::accept(&mut new, &cx.now)
             .map_err(|m| ApiError::invalid(&kind.qualified_kind(), &name, &m))?;
     }
-    if kind.custom && spec_of(&new) != spec_of(&old.value) {
+    if kind.tracks_generation() && spec_of(&new) != spec_of(&old.value) {
         let generation = old_meta["generation"].as_i64().unwrap_or(1) + 1;
         new["metadata"]["generation"] = json!(generation);
     }

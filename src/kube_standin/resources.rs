@@ -137,6 +137,11 @@ impl ResourceKind {
         qualify(&self.kind, &self.group)
     }
 
+    /// Custom resources and CRDs count spec changes in `metadata.generation`.
+    pub fn tracks_generation(&self) -> bool {
+        self.custom || self.behaviour == Behaviour::Crd
+    }
+
     pub fn list_kind(&self) -> String {
         format!("{}List", self.kind)
     }

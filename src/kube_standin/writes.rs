@@ -150,14 +150,22 @@ fn server_side_apply(
         ));
     }
     t.check_type(&body)?;
-    match body.pointer("/metadata/name").and_then(Value::as_str) {
+    let meta = match body.get_mut("metadata") {
+        None | Some(Value::Null) => {
+            body["metadata"] = json!({});
+            &mut body["metadata"]
+        }
+        Some(m) if m.is_object() => m,
+        Some(_) => return Err(ApiError::bad_request("metadata must be an object")),
+    };
+    match meta.get("name").and_then(Value::as_str) {
         Some(n) if n != name => {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({n}) does not match the name on the URL ({name})"
             )));
         }
         Some(_) => {}
-        None => body["metadata"] = json!({"name": name}),
+        None => meta["name"] = json!(name),
     }
     let force = q.flag("force");
     let applied = t.ingest(&body);

@@ -4,17 +4,19 @@
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 
-use crate::support::standin::standin;
+use crate::support::standin::{api_error, standin};
 
 #[tokio::test]
 async fn unavailability_answers_503_and_kube_retries_through_it() {
     let s = standin().await;
     let secrets: Api<Secret> = Api::namespaced(s.client(), "default");
     s.set_unavailable(true);
-    let raw = reqwest::get(s.url().join("/api/v1/namespaces/default/secrets").unwrap())
-        .await
-        .unwrap();
-    assert_eq!(raw.status().as_u16(), 503);
+    let mut config = s.config();
+    config.default_retry = false;
+    let impatient: Api<Secret> =
+        Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    let down = impatient.list(&ListParams::default()).await;
+    assert_eq!(api_error(down), ("ServiceUnavailable".into(), 503));
     let before = s.request_count();
 
     // kube's default client retries 503 with backoff, as it would against a

@@ -75,6 +75,29 @@ impl Kubectl {
         }
     }
 
+    /// Runs `kubectl get -w` for `seconds`, returning what it printed.
+    async fn watch_for(&self, seconds: u32, args: &[&str]) -> String {
+        let mut cmd = Command::new("timeout");
+        cmd.arg(seconds.to_string())
+            .arg(&self.bin)
+            .arg("--kubeconfig")
+            .arg(&self.config)
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .args(args);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .expect("kubectl runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        println!(
+            "$ kubectl {} (for {seconds}s)\n{stdout}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     /// Runs kubectl off the async runtime; returns stdout, panicking with stderr on failure.
     async fn run(&self, args: &[&str]) -> String {
         let mut cmd = Command::new(&self.bin);
@@ -217,6 +240,31 @@ async fn kubectl_gets_and_describes_connections() {
         ])
         .await;
     assert_eq!(json_out, "Opaque");
+    let watching = kubectl.watch_for(3, &["get", "shopconn", "-n", "shops", "-w"]);
+    let flip = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        conns
+            .patch_status(
+                "acme",
+                &PatchParams::apply("shopsync").force(),
+                &Patch::Apply(json!({
+                    "apiVersion": "shopify.fostr.io/v1alpha1", "kind": "ShopifyConnection",
+                    "status": {"observedGeneration": 1, "apiVersion": "2026-10",
+                        "conditions": [{"type": "Ready", "status": "False", "reason": "Throttled",
+                            "message": "waiting for Shopify's bucket", "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
+                })),
+            )
+            .await
+            .unwrap();
+    };
+    let (watched, ()) = tokio::join!(watching, flip);
+    let rows: Vec<&str> = watched.lines().filter(|l| l.starts_with("acme")).collect();
+    assert_eq!(rows.len(), 2, "the initial row and the change:\n{watched}");
+    assert!(
+        rows[0].contains("True") && rows[1].contains("False"),
+        "{watched}"
+    );
+
     let labelled = kubectl
         .run(&["label", "shopconn", "acme", "-n", "shops", "team=payments"])
         .await;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 
 use crate::support::standin::{api_error, secret, standin};
@@ -32,6 +32,15 @@ async fn created_objects_get_server_metadata_and_names_are_unique() {
     let data = created.data.unwrap();
     assert_eq!(data["accessToken"].0, b"shpat_test");
     assert!(created.string_data.is_none(), "stringData is write-only");
+
+    let namespaces: Api<Namespace> = Api::all(s.client());
+    let shops = namespaces.get("shops").await.unwrap();
+    assert_eq!(
+        shops.status.and_then(|st| st.phase).as_deref(),
+        Some("Active"),
+        "created on first use"
+    );
+    namespaces.get("default").await.unwrap();
 
     let again = secrets
         .create(&PostParams::default(), &secret("acme", &[]))

@@ -13,6 +13,7 @@ mod demo_runs_green;
 mod environment_isolation;
 mod key_rotation;
 mod keys_cli;
+mod kube_standin_bad_requests;
 mod kube_standin_controller;
 mod kube_standin_crd;
 mod kube_standin_faults;
