@@ -90,43 +90,7 @@ pub fn create(
     for k in SERVER_OWNED.iter().chain(&["resourceVersion"]) {
         meta.remove(*k);
     }
-    match (
-        &cx.target.namespace,
-        meta.get("namespace").and_then(Value::as_str),
-    ) {
-        (Some(want), Some(have)) if want != have => {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
-        }
-        (Some(want), _) => {
-            meta.insert("namespace".into(), json!(want));
-        }
-        (None, _) => {
-            meta.remove("namespace");
-        }
-    }
-    let name = match (
-        meta.get("name").and_then(Value::as_str),
-        meta.get("generateName").and_then(Value::as_str),
-    ) {
-        (Some(n), _) if !n.is_empty() => n.to_owned(),
-        (_, Some(prefix)) if !prefix.is_empty() => format!("{prefix}{}", random_suffix()),
-        _ => {
-            return Err(ApiError::invalid(
-                &kind.qualified_kind(),
-                "",
-                "metadata.name: Required value: name or generateName is required",
-            ));
-        }
-    };
-    if let Some(t) = &cx.target.name
-        && *t != name
-    {
-        return Err(ApiError::bad_request(format!(
-            "the name of the object ({name}) does not match the name on the URL ({t})"
-        )));
-    }
+    let name = place(cx, meta)?;
     check_name(kind, &name)?;
     meta.insert("name".into(), json!(name));
     if state
@@ -176,6 +140,49 @@ pub fn create(
     );
     crd::after_write(state, &stored);
     Ok(stored)
+}
+
+/// Settles a new object's namespace (the request's) and name (given, or
+/// generated from `generateName`).
+fn place(cx: &WriteCtx<'_>, meta: &mut Map<String, Value>) -> Result<String, ApiError> {
+    match (
+        &cx.target.namespace,
+        meta.get("namespace").and_then(Value::as_str),
+    ) {
+        (Some(want), Some(have)) if want != have => {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        (Some(want), _) => {
+            meta.insert("namespace".into(), json!(want));
+        }
+        (None, _) => {
+            meta.remove("namespace");
+        }
+    }
+    let name = match (
+        meta.get("name").and_then(Value::as_str),
+        meta.get("generateName").and_then(Value::as_str),
+    ) {
+        (Some(n), _) if !n.is_empty() => n.to_owned(),
+        (_, Some(prefix)) if !prefix.is_empty() => format!("{prefix}{}", random_suffix()),
+        _ => {
+            return Err(ApiError::invalid(
+                &cx.kind().qualified_kind(),
+                "",
+                "metadata.name: Required value: name or generateName is required",
+            ));
+        }
+    };
+    if let Some(t) = &cx.target.name
+        && *t != name
+    {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({name}) does not match the name on the URL ({t})"
+        )));
+    }
+    Ok(name)
 }
 
 /// Replaces `old` with `candidate` under the rules of the endpoint written to.

@@ -171,7 +171,7 @@ pub fn start(
     };
 
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let stream = Stream {
+    let stream = OpenWatch {
         filter,
         seen,
         bookmark_every: bookmarks.then_some(shared.options.bookmark_interval),
@@ -200,7 +200,7 @@ fn line(v: &Value) -> Bytes {
     Bytes::from(text)
 }
 
-struct Stream {
+struct OpenWatch {
     filter: Filter,
     /// The newest revision this watch has passed, for bookmarks.
     seen: u64,
@@ -211,7 +211,7 @@ struct Stream {
     tx: mpsc::Sender<Bytes>,
 }
 
-impl Stream {
+impl OpenWatch {
     async fn run(mut self, initial: Vec<Value>) {
         for v in initial {
             if self.tx.send(line(&v)).await.is_err() {
