@@ -1,15 +1,17 @@
-//! What every write does before it is stored, whatever verb carried it:
-//! server-owned metadata, status-subresource rules, finalizers on deleting
-//! objects, pruning, admission, generation, field managers, and deletion once
-//! the last finalizer goes.
+//! What every create and update does before it is stored, whatever verb
+//! carried it: server-owned metadata, status-subresource rules, finalizers on
+//! deleting objects, admission (see `intake.rs`), generation, field managers,
+//! no-op detection, and removal once the last finalizer goes.
 
 use serde_json::{Map, Value, json};
 
 use super::State;
-use super::apply::{self, ManagedEntry, Writer};
 use super::crd;
+use super::deletion::check_no_new_finalizers;
 use super::errors::ApiError;
 use super::fields::Scope;
+use super::intake::{admit, check_name, ensure_namespace, random_suffix};
+use super::managers::{self, ManagedEntry, Writer};
 use super::objects::{ChangeType, Stored};
 use super::resources::{Behaviour, ResourceKind};
 use super::target::Target;
@@ -63,7 +65,7 @@ impl<'a> WriteCtx<'a> {
         }
     }
 
-    fn kind(&self) -> &ResourceKind {
+    pub(super) fn kind(&self) -> &ResourceKind {
         &self.target.kind
     }
 }
@@ -88,6 +90,61 @@ pub fn create(
     for k in SERVER_OWNED.iter().chain(&["resourceVersion"]) {
         meta.remove(*k);
     }
+    let name = place(cx, meta)?;
+    check_name(kind, &name)?;
+    meta.insert("name".into(), json!(name));
+    if state
+        .objects
+        .get(&kind.storage, cx.target.ns_key(), &name)
+        .is_some()
+    {
+        return Err(ApiError::already_exists(&kind.qualified_plural(), &name));
+    }
+    if kind.status_subresource
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
+    }
+    let mut obj = admit(state, kind, obj, None)?;
+    if kind.behaviour == Behaviour::Crd {
+        crd::accept(&mut obj, &cx.now)
+            .map_err(|m| ApiError::invalid(&kind.qualified_kind(), &name, &m))?;
+    }
+    let meta = metadata_mut(&mut obj)?;
+    meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+    meta.insert("creationTimestamp".into(), json!(cx.now));
+    if kind.tracks_generation() {
+        meta.insert("generation".into(), json!(1));
+    }
+    let managers = match applied {
+        Some(m) => m,
+        None => {
+            let mut m = Vec::new();
+            managers::record_update(&mut m, &cx.writer(), None, &obj, &kind.schema);
+            m
+        }
+    };
+    if cx.dry_run {
+        return Ok(obj);
+    }
+    if let Some(ns) = &cx.target.namespace {
+        ensure_namespace(state, ns, &cx.now);
+    }
+    let stored = state.objects.put(
+        &kind.storage,
+        Stored {
+            value: obj,
+            managers,
+        },
+        ChangeType::Added,
+    );
+    crd::after_write(state, &stored);
+    Ok(stored)
+}
+
+/// Settles a new object's namespace (the request's) and name (given, or
+/// generated from `generateName`).
+fn place(cx: &WriteCtx<'_>, meta: &mut Map<String, Value>) -> Result<String, ApiError> {
     match (
         &cx.target.namespace,
         meta.get("namespace").and_then(Value::as_str),
@@ -112,7 +169,7 @@ pub fn create(
         (_, Some(prefix)) if !prefix.is_empty() => format!("{prefix}{}", random_suffix()),
         _ => {
             return Err(ApiError::invalid(
-                &kind.qualified_kind(),
+                &cx.kind().qualified_kind(),
                 "",
                 "metadata.name: Required value: name or generateName is required",
             ));
@@ -125,55 +182,7 @@ pub fn create(
             "the name of the object ({name}) does not match the name on the URL ({t})"
         )));
     }
-    check_name(kind, &name)?;
-    meta.insert("name".into(), json!(name));
-    if state
-        .objects
-        .get(&kind.storage, cx.target.ns_key(), &name)
-        .is_some()
-    {
-        return Err(ApiError::already_exists(&kind.qualified_plural(), &name));
-    }
-    if kind.status_subresource
-        && let Some(m) = obj.as_object_mut()
-    {
-        m.remove("status");
-    }
-    let mut obj = admit(state, kind, obj, None)?;
-    if kind.behaviour == Behaviour::Crd {
-        crd::accept(&mut obj, &cx.now)
-            .map_err(|m| ApiError::invalid(&kind.qualified_kind(), &name, &m))?;
-    }
-    let meta = metadata_mut(&mut obj)?;
-    meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
-    meta.insert("creationTimestamp".into(), json!(cx.now));
-    if kind.custom {
-        meta.insert("generation".into(), json!(1));
-    }
-    let managers = match applied {
-        Some(m) => m,
-        None => {
-            let mut m = Vec::new();
-            apply::record_update(&mut m, &cx.writer(), None, &obj, &kind.schema);
-            m
-        }
-    };
-    if cx.dry_run {
-        return Ok(obj);
-    }
-    if let Some(ns) = &cx.target.namespace {
-        ensure_namespace(state, ns, &cx.now);
-    }
-    let stored = state.objects.put(
-        &kind.storage,
-        Stored {
-            value: obj,
-            managers,
-        },
-        ChangeType::Added,
-    );
-    crd::after_write(state, &stored);
-    Ok(stored)
+    Ok(name)
 }
 
 /// Replaces `old` with `candidate` under the rules of the endpoint written to.
@@ -233,11 +242,13 @@ pub fn update(
         check_no_new_finalizers(kind, &name, &old_meta, meta)?;
     }
     let mut new = admit(state, kind, new, Some(&old.value))?;
+    // The hook's answer is trusted to be an object; check before indexing into it.
+    metadata_mut(&mut new)?;
     if kind.behaviour == Behaviour::Crd {
         crd::accept(&mut new, &cx.now)
             .map_err(|m| ApiError::invalid(&kind.qualified_kind(), &name, &m))?;
     }
-    if kind.custom && spec_of(&new) != spec_of(&old.value) {
+    if kind.tracks_generation() && spec_of(&new) != spec_of(&old.value) {
         let generation = old_meta["generation"].as_i64().unwrap_or(1) + 1;
         new["metadata"]["generation"] = json!(generation);
     }
@@ -245,7 +256,7 @@ pub fn update(
         Some(m) => m,
         None => {
             let mut m = old.managers.clone();
-            apply::record_update(&mut m, &cx.writer(), Some(&old.value), &new, &kind.schema);
+            managers::record_update(&mut m, &cx.writer(), Some(&old.value), &new, &kind.schema);
             m
         }
     };
@@ -284,84 +295,7 @@ pub fn update(
     Ok(stored)
 }
 
-/// The outcome of a DELETE.
-pub enum Deleted {
-    /// Finalizers remain: the object now carries a deletionTimestamp.
-    Pending(Value),
-    Gone(Value),
-}
-
-pub fn delete(
-    state: &mut State,
-    cx: &WriteCtx<'_>,
-    preconditions: Option<&Value>,
-) -> Result<Deleted, ApiError> {
-    let kind = cx.kind();
-    let name = cx.target.name()?.to_owned();
-    let ns = cx.target.ns_key().to_owned();
-    let plural = kind.qualified_plural();
-    let old = state
-        .objects
-        .get(&kind.storage, &ns, &name)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(&plural, &name))?;
-    for field in ["uid", "resourceVersion"] {
-        let want = preconditions
-            .and_then(|p| p.get(field))
-            .and_then(Value::as_str);
-        let have = old.value["metadata"][field].as_str().unwrap_or_default();
-        if let Some(want) = want
-            && want != have
-        {
-            let label = if field == "uid" {
-                "UID"
-            } else {
-                "ResourceVersion"
-            };
-            return Err(ApiError::conflict(
-                &plural,
-                &name,
-                &format!(
-                    "Precondition failed: {label} in precondition: {want}, {label} in object meta: {have}"
-                ),
-            ));
-        }
-    }
-    let has_finalizers = old.value["metadata"]["finalizers"]
-        .as_array()
-        .is_some_and(|f| !f.is_empty());
-    if has_finalizers {
-        if old.value["metadata"].get("deletionTimestamp").is_some() || cx.dry_run {
-            return Ok(Deleted::Pending(old.value));
-        }
-        let mut value = old.value.clone();
-        value["metadata"]["deletionTimestamp"] = json!(cx.now);
-        value["metadata"]["deletionGracePeriodSeconds"] = json!(0);
-        if let Some(g) = value["metadata"]["generation"].as_i64() {
-            value["metadata"]["generation"] = json!(g + 1);
-        }
-        let stored = state.objects.put(
-            &kind.storage,
-            Stored {
-                value,
-                managers: old.managers,
-            },
-            ChangeType::Modified,
-        );
-        return Ok(Deleted::Pending(stored));
-    }
-    if cx.dry_run {
-        return Ok(Deleted::Gone(old.value));
-    }
-    let gone = state
-        .objects
-        .remove(&kind.storage, &ns, &name, None)
-        .ok_or_else(|| ApiError::not_found(&plural, &name))?;
-    crd::after_delete(state, &gone);
-    Ok(Deleted::Gone(gone))
-}
-
-fn metadata_mut(obj: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {
+pub(super) fn metadata_mut(obj: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {
     let map = obj
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("the body must be a JSON object"))?;
@@ -380,76 +314,6 @@ fn set_or_remove(obj: &mut Value, key: &str, value: Option<Value>) {
             None => map.remove(key),
         };
     }
-}
-
-/// Kind-specific normalisation, pruning and the registered admission hook.
-fn admit(
-    state: &State,
-    kind: &ResourceKind,
-    mut obj: Value,
-    old: Option<&Value>,
-) -> Result<Value, ApiError> {
-    if kind.behaviour == Behaviour::Secret {
-        fold_string_data(&mut obj);
-    }
-    kind.schema.prune(&mut obj);
-    let Some(hook) = state.registry.hook(&kind.id()) else {
-        return Ok(obj);
-    };
-    let name = obj["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    hook(&obj, old).map_err(|message| ApiError::invalid(&kind.qualified_kind(), &name, &message))
-}
-
-/// `stringData` is write-only: its entries land base64-encoded in `data`.
-fn fold_string_data(obj: &mut Value) {
-    use base64::Engine;
-    let Some(map) = obj.as_object_mut() else {
-        return;
-    };
-    if let Some(Value::Object(strings)) = map.remove("stringData") {
-        let data = map.entry("data").or_insert_with(|| json!({}));
-        for (k, v) in strings {
-            let text = v.as_str().unwrap_or_default();
-            data[k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
-        }
-    }
-    map.entry("type").or_insert_with(|| json!("Opaque"));
-}
-
-fn check_no_new_finalizers(
-    kind: &ResourceKind,
-    name: &str,
-    old_meta: &Value,
-    meta: &Map<String, Value>,
-) -> Result<(), ApiError> {
-    let old: Vec<&Value> = old_meta["finalizers"]
-        .as_array()
-        .map(|f| f.iter().collect())
-        .unwrap_or_default();
-    let added: Vec<String> = meta
-        .get("finalizers")
-        .and_then(Value::as_array)
-        .map(|f| {
-            f.iter()
-                .filter(|x| !old.contains(x))
-                .map(Value::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if added.is_empty() {
-        return Ok(());
-    }
-    Err(ApiError::invalid(
-        &kind.qualified_kind(),
-        name,
-        &format!(
-            "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers [{}]",
-            added.join(", ")
-        ),
-    ))
 }
 
 /// Everything `metadata.generation` tracks: all but metadata and status.
@@ -478,73 +342,9 @@ fn same_fields(a: &[ManagedEntry], b: &[ManagedEntry]) -> bool {
         })
 }
 
-/// Names are DNS subdomains: lower-case alphanumerics, `-` and `.`.
-fn check_name(kind: &ResourceKind, name: &str) -> Result<(), ApiError> {
-    let ok = name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if ok {
-        return Ok(());
-    }
-    Err(ApiError::invalid(
-        &kind.qualified_kind(),
-        name,
-        &format!(
-            "metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
-        ),
-    ))
-}
-
-/// Five characters from the API server's alphabet (no vowels, no look-alikes).
-fn random_suffix() -> String {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    uuid::Uuid::new_v4()
-        .as_bytes()
-        .iter()
-        .take(5)
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
-}
-
-/// Namespaces spring into existence on first use, so tests need not create them.
-fn ensure_namespace(state: &mut State, ns: &str, now: &str) {
-    let id = super::resources::ResourceId {
-        group: String::new(),
-        plural: "namespaces".into(),
-    };
-    if state.objects.get(&id, "", ns).is_some() {
-        return;
-    }
-    let value = json!({
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": ns, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": now,
-                     "labels": {"kubernetes.io/metadata.name": ns}},
-        "spec": {"finalizers": ["kubernetes"]},
-        "status": {"phase": "Active"},
-    });
-    state.objects.put(
-        &id,
-        Stored {
-            value,
-            managers: Vec::new(),
-        },
-        ChangeType::Added,
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn generate_name_suffixes_use_the_api_server_alphabet() {
-        let s = random_suffix();
-        assert_eq!(s.len(), 5);
-        assert!(s.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)));
-    }
 
     #[test]
     fn generation_ignores_metadata_and_status() {
@@ -553,15 +353,5 @@ mod tests {
         assert_eq!(spec_of(&a), spec_of(&b));
         let c = json!({"metadata": {}, "spec": {"x": 2}});
         assert_ne!(spec_of(&a), spec_of(&c));
-    }
-
-    #[test]
-    fn string_data_folds_into_data() {
-        let mut s = json!({"stringData": {"accessToken": "shpat_x"}});
-        fold_string_data(&mut s);
-        assert_eq!(
-            s,
-            json!({"data": {"accessToken": "c2hwYXRfeA=="}, "type": "Opaque"})
-        );
     }
 }

@@ -168,7 +168,10 @@ pub fn value_at<'a>(object: &'a Value, path: &[Seg]) -> Option<&'a Value> {
         cur = match seg {
             Seg::Field(k) => cur.get(k)?,
             Seg::Key(key) => cur.as_array()?.iter().find(|i| key_matches(i, key))?,
-            Seg::Value(v) => cur.as_array()?.iter().find(|i| i.to_string() == *v)?,
+            Seg::Value(v) => {
+                let member = set_member(v)?;
+                cur.as_array()?.iter().find(|i| **i == member)?
+            }
         };
     }
     Some(cur)
@@ -192,6 +195,10 @@ fn value_at_mut<'a>(object: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value
     Some(cur)
 }
 
+fn set_member(encoded: &str) -> Option<Value> {
+    serde_json::from_str(encoded).ok()
+}
+
 /// Removes the field, list item or set member a path points at.
 pub fn remove_at(object: &mut Value, path: &[Seg]) {
     let Some((last, parent_path)) = path.split_last() else {
@@ -205,7 +212,10 @@ pub fn remove_at(object: &mut Value, path: &[Seg]) {
             map.remove(k);
         }
         (Seg::Key(key), Value::Array(items)) => items.retain(|i| !key_matches(i, key)),
-        (Seg::Value(v), Value::Array(items)) => items.retain(|i| i.to_string() != *v),
+        (Seg::Value(v), Value::Array(items)) => {
+            let member = set_member(v);
+            items.retain(|i| Some(i) != member.as_ref());
+        }
         _ => {}
     }
 }

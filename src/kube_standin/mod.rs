@@ -9,11 +9,14 @@ pub mod admission;
 mod apply;
 mod commit;
 mod crd;
+mod deletion;
 mod discovery;
 mod errors;
 mod events;
 mod fields;
+mod intake;
 mod jsonpath;
+mod managers;
 mod objects;
 mod params;
 mod patch;
@@ -135,6 +138,7 @@ impl Shared {
 pub struct StandIn {
     shared: Arc<Shared>,
     url: url::Url,
+    config: kube::Config,
     client: kube::Client,
     task: tokio::task::JoinHandle<()>,
 }
@@ -161,13 +165,19 @@ impl StandIn {
                 path: text.clone(),
                 reason: e.to_string(),
             })?;
-        let client = kube::Client::try_from(kube::Config::new(uri))
+        let config = kube::Config::new(uri);
+        let client = kube::Client::try_from(config.clone())
             .map_err(|source| StandInError::Client { url: text, source })?;
+        let mut state = State {
+            registry: Registry::builtin(),
+            objects: Objects::new(options.history_limit),
+        };
+        let now = commit::now();
+        for ns in ["default", "kube-system", "kube-public"] {
+            intake::ensure_namespace(&mut state, ns, &now);
+        }
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                registry: Registry::builtin(),
-                objects: Objects::new(options.history_limit),
-            }),
+            state: Mutex::new(state),
             closer: tokio::sync::watch::channel(0).0,
             unavailable: AtomicBool::new(false),
             requests: AtomicU64::new(0),
@@ -184,6 +194,7 @@ impl StandIn {
         Ok(StandIn {
             shared,
             url,
+            config,
             client,
             task,
         })
@@ -196,6 +207,12 @@ impl StandIn {
     /// A client for this server (plain HTTP, default namespace `default`).
     pub fn client(&self) -> kube::Client {
         self.client.clone()
+    }
+
+    /// The client configuration, for a client built differently (say,
+    /// `default_retry = false` to see 503s at once instead of kube's retries).
+    pub fn config(&self) -> kube::Config {
+        self.config.clone()
     }
 
     /// A kubeconfig with one context, `standin`, pointing here.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::apply::ManagedEntry;
+use super::managers::ManagedEntry;
 use super::resources::ResourceId;
 
 /// An object as stored, with its field managers kept as sets.

@@ -97,7 +97,7 @@ fn resource(shared: &Arc<Shared>, t: Target, r: &Request) -> Result<Response, Ap
     let q = &r.query;
     let named = t.name.is_some();
     if r.method == Method::GET && q.flag("watch") {
-        let body = watch::start(shared, t, q)?;
+        let body = watch::start(shared, t, q, table::wanted(&r.accept))?;
         return Ok(stream(body));
     }
     let mut state = shared.lock();

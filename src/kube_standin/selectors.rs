@@ -174,11 +174,11 @@ fn split_unescaped(text: &str, sep: char) -> Vec<String> {
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c == '\\' {
-            if let Some(next) = chars.next() {
-                if let Some(last) = parts.last_mut() {
-                    last.push('\\');
-                    last.push(next);
-                }
+            if let Some(next) = chars.next()
+                && let Some(last) = parts.last_mut()
+            {
+                last.push('\\');
+                last.push(next);
             }
         } else if c == sep {
             parts.push(String::new());

@@ -157,7 +157,7 @@ pub fn human_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kube_standin::resources::from_crd;
+    use crate::kube_standin::crd::from_crd;
     use kube::CustomResourceExt;
 
     #[test]

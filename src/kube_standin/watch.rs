@@ -19,15 +19,20 @@ use super::Shared;
 use super::errors::ApiError;
 use super::objects::{Change, ChangeType};
 use super::params::{Query, Selection};
+use super::table;
 use super::target::Target;
 
 /// The API server's default for watches that name no timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+/// Far enough for any test, near enough that a deadline cannot overflow.
+const LONGEST_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 
-/// What one watch delivers.
+/// What one watch delivers, and how.
 struct Filter {
     target: Target,
     selection: Selection,
+    /// `Some(includeObject)` when the client asked for Tables (`kubectl get -w`).
+    table: Option<Option<String>>,
 }
 
 impl Filter {
@@ -62,7 +67,26 @@ impl Filter {
             (ChangeType::Modified, true, false) => "DELETED",
             _ => return None,
         };
-        Some(json!({"type": type_, "object": self.target.present(&change.object)}))
+        Some(self.line(type_, &change.object))
+    }
+
+    /// A watch event for a stored object, as an object or a one-row Table.
+    fn line(&self, type_: &str, stored: &Value) -> Value {
+        let object = self.target.present(stored);
+        let object = match &self.table {
+            None => object,
+            Some(include) => {
+                let meta = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+                table::render(
+                    &self.target.kind,
+                    std::slice::from_ref(&object),
+                    include.as_deref(),
+                    meta,
+                    jiff::Timestamp::now(),
+                )
+            }
+        };
+        json!({"type": type_, "object": object})
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Value {
@@ -80,7 +104,12 @@ impl Filter {
 
 /// Opens a watch: validates the request and takes its starting point under
 /// the store lock, then streams from a task of its own.
-pub fn start(shared: &Arc<Shared>, target: Target, q: &Query) -> Result<Body, ApiError> {
+pub fn start(
+    shared: &Arc<Shared>,
+    target: Target,
+    q: &Query,
+    as_table: bool,
+) -> Result<Body, ApiError> {
     let selection = Selection::from_query(q, &target.kind)?;
     let bookmarks = q.flag("allowWatchBookmarks");
     let streaming = q.flag("sendInitialEvents");
@@ -91,14 +120,19 @@ pub fn start(shared: &Arc<Shared>, target: Target, q: &Query) -> Result<Body, Ap
     }
     let timeout = q
         .number("timeoutSeconds")?
-        .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
+        .min(LONGEST_TIMEOUT);
     let from = match q.get("resourceVersion") {
         None | Some("0") => None,
         Some(rv) => Some(rv.parse::<u64>().map_err(|_| {
             ApiError::bad_request(format!("resourceVersion: Invalid value: {rv:?}"))
         })?),
     };
-    let filter = Filter { target, selection };
+    let filter = Filter {
+        target,
+        selection,
+        table: as_table.then(|| q.get("includeObject").map(str::to_owned)),
+    };
 
     let (initial, seen, changes) = {
         let state = shared.lock();
@@ -113,7 +147,7 @@ pub fn start(shared: &Arc<Shared>, target: Target, q: &Query) -> Result<Body, Ap
                 )
                 .into_iter()
                 .filter(|s| filter.selects(&s.value))
-                .map(|s| json!({"type": "ADDED", "object": filter.target.present(&s.value)}))
+                .map(|s| filter.line("ADDED", &s.value))
                 .collect()
         };
         let initial = match (streaming, from) {
@@ -137,7 +171,7 @@ pub fn start(shared: &Arc<Shared>, target: Target, q: &Query) -> Result<Body, Ap
     };
 
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let stream = Stream {
+    let stream = OpenWatch {
         filter,
         seen,
         bookmark_every: bookmarks.then_some(shared.options.bookmark_interval),
@@ -166,7 +200,7 @@ fn line(v: &Value) -> Bytes {
     Bytes::from(text)
 }
 
-struct Stream {
+struct OpenWatch {
     filter: Filter,
     /// The newest revision this watch has passed, for bookmarks.
     seen: u64,
@@ -177,7 +211,7 @@ struct Stream {
     tx: mpsc::Sender<Bytes>,
 }
 
-impl Stream {
+impl OpenWatch {
     async fn run(mut self, initial: Vec<Value>) {
         for v in initial {
             if self.tx.send(line(&v)).await.is_err() {
@@ -226,7 +260,11 @@ mod tests {
             panic!("no route for {path}");
         };
         let selection = Selection::from_query(&Query::parse(Some(query)), &target.kind).unwrap();
-        Filter { target, selection }
+        Filter {
+            target,
+            selection,
+            table: None,
+        }
     }
 
     fn change(type_: ChangeType, object: Value, previous: Option<Value>) -> Change {

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use super::State;
 use super::apply;
-use super::commit::{self, Deleted, WriteCtx};
+use super::commit::{self, WriteCtx};
+use super::deletion::{self, Deleted};
 use super::errors::ApiError;
 use super::params::{Query, Selection};
 use super::patch::{self, JsonPatchError, PatchKind};
@@ -149,14 +150,22 @@ fn server_side_apply(
         ));
     }
     t.check_type(&body)?;
-    match body.pointer("/metadata/name").and_then(Value::as_str) {
+    let meta = match body.get_mut("metadata") {
+        None | Some(Value::Null) => {
+            body["metadata"] = json!({});
+            &mut body["metadata"]
+        }
+        Some(m) if m.is_object() => m,
+        Some(_) => return Err(ApiError::bad_request("metadata must be an object")),
+    };
+    match meta.get("name").and_then(Value::as_str) {
         Some(n) if n != name => {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({n}) does not match the name on the URL ({name})"
             )));
         }
         Some(_) => {}
-        None => body["metadata"] = json!({"name": name}),
+        None => meta["name"] = json!(name),
     }
     let force = q.flag("force");
     let applied = t.ingest(&body);
@@ -210,7 +219,7 @@ pub fn delete(state: &mut State, t: &Target, q: &Query, body: &[u8]) -> Result<V
             .as_array()
             .is_some_and(|d| d.iter().any(|x| x == "All"));
     let cx = WriteCtx::new(t, String::new(), dry_run);
-    match commit::delete(state, &cx, options.get("preconditions"))? {
+    match deletion::delete(state, &cx, options.get("preconditions"))? {
         Deleted::Pending(v) => Ok(t.present(&v)),
         Deleted::Gone(v) if t.kind.custom => Ok(t.present(&v)),
         Deleted::Gone(v) => Ok(json!({
@@ -245,7 +254,7 @@ pub fn delete_collection(state: &mut State, t: &Target, q: &Query) -> Result<Val
             ..t.clone()
         };
         let cx = WriteCtx::new(&one, String::new(), q.dry_run());
-        match commit::delete(state, &cx, None)? {
+        match deletion::delete(state, &cx, None)? {
             Deleted::Pending(v) | Deleted::Gone(v) => items.push(t.present(&v)),
         }
     }

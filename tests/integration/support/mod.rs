@@ -6,6 +6,7 @@ pub mod helm;
 pub mod operator;
 pub mod postgres;
 pub mod simulator;
+pub mod standin;
 pub mod store;
 pub mod sync_env;
 
