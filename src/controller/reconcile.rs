@@ -84,12 +84,26 @@ pub async fn reconcile(
 }
 
 /// Failed reconciles (API server or database trouble) are retried soon;
-/// problems a person must fix never get here, they are conditions.
+/// problems a person must fix never get here, they are conditions. A
+/// finalizer patch that lost a race with our own cache is retried at once.
 pub fn error_policy(
     connection: Arc<ShopifyConnection>,
     error: &Error,
     _ctx: Arc<Context>,
 ) -> Action {
+    let stale_cache = matches!(
+        error,
+        Error::Finalizer(e) if matches!(
+            **e,
+            finalizer::Error::AddFinalizer(kube::Error::Api(ref s))
+                | finalizer::Error::RemoveFinalizer(kube::Error::Api(ref s))
+                if s.code == 409 || s.code == 422
+        )
+    );
+    if stale_cache {
+        tracing::debug!(connection = %ObjectRef::from_obj(&*connection), "finalizer patch raced the cache; retrying");
+        return Action::requeue(Duration::from_millis(500));
+    }
     tracing::warn!(connection = %ObjectRef::from_obj(&*connection), error = %error, "reconcile failed; retrying");
     Action::requeue(Duration::from_secs(15))
 }
@@ -105,7 +119,14 @@ async fn apply(connection: Arc<ShopifyConnection>, ctx: &Arc<Context>) -> Result
         Ok(v) => v,
         Err(e) => return invalid_spec(&connection, ctx, &e).await,
     };
-    let cadence = Cadence::new(&connection.uid().unwrap_or_default(), valid.poll);
+    // Each sync reads up to `settle` before its start, so polls come that much
+    // more often than pollInterval: the stored data is then never more than
+    // about one pollInterval old.
+    let spacing = valid
+        .poll
+        .saturating_sub(ctx.settings.engine.settle)
+        .max(valid.poll / 2);
+    let cadence = Cadence::new(&connection.uid().unwrap_or_default(), spacing);
     let clock = &ctx.settings.clock;
     let status = ctx.status.last_applied(&connection).await;
     let running = ctx.supervisor.running(&key);
