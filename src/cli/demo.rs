@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use serde_json::json;
 
 use crate::api::printer;
 use crate::api::{SYNC_REQUESTED_AT, ShopifyConnection};
@@ -19,6 +18,8 @@ use crate::simulator::config::SimulatorConfig;
 use crate::store::{local_postgres, migrate};
 
 const TOKEN: &str = "shpat_simulator_demo";
+/// The manifests the demo applies, as a user would with kubectl.
+const EXAMPLE: &str = include_str!("../../examples/demo.yaml");
 const DATABASE: &str = "shopsync_demo";
 const NAME: &str = "demo";
 
@@ -75,19 +76,22 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     env.start_replica(settings);
     println!("== operator running (the controller of `shopsync run`), watching namespace shops");
 
-    println!("\n$ kubectl apply -f examples/demo.yaml   # a Secret and this ShopifyConnection");
-    env.apply_secret("demo-shopify", TOKEN).await?;
-    env.apply_connection(
-        NAME,
-        "demo.myshopify.com",
-        json!({
-            "credentials": {"secretRef": {"name": "demo-shopify"}},
-            "scopes": ["read_orders", "read_all_orders", "read_products", "read_returns"],
-            "backfill": {"window": "90d"},
-            "resources": {"products": {"enabled": true}, "refunds": {"enabled": true}, "returns": {"enabled": true}},
-        }),
-    )
-    .await?;
+    println!("\n$ kubectl apply -f examples/demo.yaml   # a Secret and a ShopifyConnection");
+    for doc in yaml_serde::Deserializer::from_str(EXAMPLE) {
+        let doc: serde_json::Value = serde::Deserialize::deserialize(doc)?;
+        let name = doc["metadata"]["name"].as_str().unwrap_or_default();
+        match doc["kind"].as_str() {
+            Some("Secret") => {
+                let token = doc["stringData"]["accessToken"].as_str().unwrap_or_default();
+                env.apply_secret(name, token).await?;
+            }
+            Some("ShopifyConnection") => {
+                let store = doc["spec"]["store"].as_str().unwrap_or_default();
+                env.apply_connection(name, store, doc["spec"].clone()).await?;
+            }
+            _ => {}
+        }
+    }
 
     let wait = Duration::from_secs(600);
     let c = env
