@@ -64,8 +64,7 @@ impl Engine<'_> {
             }
             // Whether anything changed is asked of the connection the bulk
             // query reads, not of the count.
-            let changed =
-                started || self.any_changes(source, &updated_between(from, to)).await?;
+            let changed = started || self.any_changes(source, &updated_between(from, to)).await?;
             let place = Place::Window { watermark, to };
             if !changed {
                 self.save(recordset, &place.done(0)).await?;
