@@ -223,7 +223,8 @@ fn record(id: i64, version: i64) -> RecordWrite {
         shopify_id: ShopifyId(id),
         created_at: Some(at(id)),
         updated_at: at(id + version * 10_000_000),
-        payload,
+        // Serializing a JSON value cannot fail.
+        payload: serde_json::value::to_raw_value(&payload).unwrap_or_default(),
     }
 }
 
@@ -318,9 +319,7 @@ mod tests {
 
     #[test]
     fn payloads_are_about_one_kilobyte() {
-        let len = serde_json::to_vec(&record(123_456, 0).payload)
-            .unwrap()
-            .len();
+        let len = record(123_456, 0).payload.get().len();
         assert!((PAYLOAD_BYTES..PAYLOAD_BYTES + 16).contains(&len), "{len}");
     }
 

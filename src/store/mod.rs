@@ -24,7 +24,7 @@ pub use reader::{ListQuery, RecordReader, RecordSetStats, StoredRecord};
 pub use recordset::{RecordSet, ShopifyId};
 pub use retry::{RetryPolicy, connect, connect_for_reading};
 pub use runs::{RunEnd, RunId, RunOutcome};
-pub use writer::{BatchOutcome, RecordWrite, RecordWriter, Tombstone};
+pub use writer::{BatchOutcome, RecordWrite, RecordWriter, Tombstone, payload_text};
 
 use crate::crypto::CryptoError;
 

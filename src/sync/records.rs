@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::api::spec::OrderOptions;
 use crate::shopify::jsonl::{Assembled, gid_number};
-use crate::store::{RecordSet, RecordWrite, ShopifyId, Tombstone};
+use crate::store::{RecordSet, RecordWrite, ShopifyId, Tombstone, payload_text};
 
 /// What one batch of Shopify objects becomes, per recordset.
 #[derive(Debug, Default)]
@@ -45,6 +46,20 @@ impl Converted {
 
     pub fn count(&self, recordset: RecordSet) -> usize {
         self.writes.get(&recordset).map_or(0, Vec::len)
+    }
+
+    /// Adds what `other` holds.
+    pub fn absorb(&mut self, other: Converted) {
+        for (recordset, writes) in other.writes {
+            self.writes.entry(recordset).or_default().extend(writes);
+        }
+        for (recordset, tombstones) in other.tombstones {
+            self.tombstones
+                .entry(recordset)
+                .or_default()
+                .extend(tombstones);
+        }
+        self.newest = self.newest.max(other.newest);
     }
 
     /// Writes and tombstones of every recordset.
@@ -129,7 +144,7 @@ pub fn orders(
                             shopify_id: child_id,
                             created_at: time_of(&item, "createdAt", kind).ok(),
                             updated_at: child_updated,
-                            payload: Value::Object(item),
+                            payload: text(item, kind)?,
                         },
                     );
                 }
@@ -154,7 +169,7 @@ pub fn orders(
                     shopify_id: id,
                     created_at: created,
                     updated_at: updated,
-                    payload: Value::Object(root),
+                    payload: text(root, "order")?,
                 },
             );
         }
@@ -184,11 +199,26 @@ pub fn products(assembled: Vec<Assembled>) -> Result<Converted, ConversionError>
                 shopify_id: id,
                 created_at: time_of(&root, "createdAt", "product").ok(),
                 updated_at: updated,
-                payload: Value::Object(root),
+                payload: text(root, "product")?,
             },
         );
     }
     Ok(out)
+}
+
+/// An object's JSON text, which is what is kept: the parsed tree is dropped
+/// as soon as the record is made.
+fn text(object: Map<String, Value>, kind: &'static str) -> Result<Box<RawValue>, ConversionError> {
+    let id = object
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    payload_text(&Value::Object(object)).map_err(|_| ConversionError {
+        kind,
+        field: "payload",
+        id,
+    })
 }
 
 /// Cancelled and closed (archived) orders are kept only when asked for.
@@ -267,10 +297,12 @@ mod tests {
         let c = orders(assemble(&lines), &OrderOptions::default(), &ALL).unwrap();
         let order = &c.writes_of(RecordSet::Orders)[0];
         assert_eq!(order.shopify_id, ShopifyId(1));
-        assert_eq!(order.payload["lineItems"][0]["sku"], "A-1");
-        assert!(order.payload.get("refunds").is_none());
+        let payload: Value = serde_json::from_str(order.payload.get()).unwrap();
+        assert_eq!(payload["lineItems"][0]["sku"], "A-1");
+        assert!(payload.get("refunds").is_none());
         let refund = &c.writes_of(RecordSet::Refunds)[0];
-        assert_eq!(refund.payload["orderId"], "gid://shopify/Order/1");
+        let refund_payload: Value = serde_json::from_str(refund.payload.get()).unwrap();
+        assert_eq!(refund_payload["orderId"], "gid://shopify/Order/1");
         let ret = &c.writes_of(RecordSet::Returns)[0];
         assert_eq!(
             ret.updated_at, order.updated_at,

@@ -204,7 +204,7 @@ async fn data_key_rotation_resumes_and_reads_and_writes_continue() {
     let rewritten = all.iter().find(|r| r.shopify_id.0 == 40).unwrap();
     assert_eq!(rewritten.payload_json().unwrap()["version"], 5004);
     let untouched = all.iter().find(|r| r.shopify_id.0 == 41).unwrap();
-    assert_eq!(untouched.payload_json().unwrap(), order(41, 41).payload);
+    assert_eq!(untouched.payload_json().unwrap(), order_payload(41, 41));
     assert!(matches!(
         rotation::continue_data_key_rotation(&db.pool, &master, &conn, 300, None).await,
         Err(StoreError::NothingToRotate { .. })

@@ -102,7 +102,7 @@ async fn rotate_master_then_data_key_from_the_command_line() {
         .await
         .unwrap();
     assert_eq!(records.len(), 40);
-    assert_eq!(records[39].payload_json().unwrap(), order(40, 40).payload);
+    assert_eq!(records[39].payload_json().unwrap(), order_payload(40, 40));
 
     let wrong = shopsync(args(&[
         "shopsync",

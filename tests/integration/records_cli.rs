@@ -118,7 +118,7 @@ async fn keygen_then_records_commands_read_what_was_written() {
     .unwrap();
     assert_eq!(listed.len(), 25);
     assert_eq!(listed[0]["id"], 1);
-    assert_eq!(listed[0]["payload"], order(1, 1).payload);
+    assert_eq!(listed[0]["payload"], order_payload(1, 1));
 
     let got = records_cmd(
         &["get", "--connection", "shops/acme", "gid://shopify/Order/7"],
@@ -127,7 +127,7 @@ async fn keygen_then_records_commands_read_what_was_written() {
         &policy,
     )
     .unwrap();
-    assert_eq!(got[0]["payload"], order(7, 7).payload);
+    assert_eq!(got[0]["payload"], order_payload(7, 7));
 
     let counted = records_cmd(
         &["count", "--connection", "shops/acme"],

@@ -43,9 +43,8 @@ impl Engine<'_> {
             let from = watermark.checked_sub(overlap).unwrap_or(watermark);
             let mut to = state.window_to.unwrap_or(target);
             let started = state.job.operation.is_some() || state.job.resume_from.is_some();
-            let changes = if started {
-                None
-            } else if matches!(source, Source::Orders { .. }) {
+            let mut expected = None;
+            if !started && matches!(source, Source::Orders { .. }) {
                 // After a long outage the change set can be a whole backfill's worth.
                 loop {
                     let count = self.count_orders(&updated_between(from, to)).await?;
@@ -59,17 +58,18 @@ impl Engine<'_> {
                         );
                         continue;
                     }
-                    break Some(count);
+                    expected = Some(count);
+                    break;
                 }
-            } else {
-                let any = self.any_changes(source, &updated_between(from, to)).await?;
-                (!any).then_some(0)
-            };
+            }
+            // Whether anything changed is asked of the connection the bulk
+            // query reads, not of the count.
+            let changed = started || self.any_changes(source, &updated_between(from, to)).await?;
             let place = Place::Window { watermark, to };
-            if changes == Some(0) {
+            if !changed {
                 self.save(recordset, &place.done(0)).await?;
             } else {
-                self.begin_job(from, to, changes);
+                self.begin_job(from, to, expected);
                 let job = Job {
                     source,
                     from,

@@ -203,7 +203,8 @@ async fn read_batches(
         tx,
         order: Order::default(),
         seen: 0,
-        batch: Vec::with_capacity(reading.batch_size),
+        batch: Converted::default(),
+        batched: 0,
     };
     'file: while let Some(buffer) = lines.next_lines().await.map_err(Failure::Read)? {
         let terminated = buffer.last() == Some(&b'\n');
@@ -241,14 +242,17 @@ async fn read_batches(
     Ok(())
 }
 
-/// Complete roots on their way to the engine.
+/// Complete roots on their way to the engine. Each is converted as soon as
+/// it is complete, so only its records' text is held, never a batch of
+/// parsed trees.
 struct Roots<'r> {
     reading: &'r Reading,
     tx: &'r mpsc::Sender<Result<Batch, Failure>>,
     order: Order,
     /// Complete roots read, skipped ones included.
     seen: u64,
-    batch: Vec<Assembled>,
+    batch: Converted,
+    batched: u64,
 }
 
 impl Roots<'_> {
@@ -259,24 +263,23 @@ impl Roots<'_> {
         if self.seen <= self.reading.skip {
             return Ok(true);
         }
-        self.batch.push(root);
-        if self.batch.len() >= self.reading.batch_size {
+        let converted = self
+            .reading
+            .source
+            .convert(vec![root])
+            .map_err(Failure::Convert)?;
+        self.batch.absorb(converted);
+        self.batched += 1;
+        if self.batched >= self.reading.batch_size as u64 {
             return self.send(false).await;
         }
         Ok(true)
     }
 
     async fn send(&mut self, last: bool) -> Result<bool, Failure> {
-        let roots = std::mem::replace(&mut self.batch, Vec::with_capacity(self.reading.batch_size));
-        let count = roots.len() as u64;
-        let converted = self
-            .reading
-            .source
-            .convert(roots)
-            .map_err(Failure::Convert)?;
         let batch = Batch {
-            converted,
-            roots: count,
+            converted: std::mem::take(&mut self.batch),
+            roots: std::mem::take(&mut self.batched),
             position: self.order.position(),
             last,
         };

@@ -50,15 +50,20 @@ pub fn order(id: i64, updated: i64) -> RecordWrite {
         shopify_id: ShopifyId(id),
         created_at: Some(at(0)),
         updated_at: at(updated),
-        payload: serde_json::json!({
-            "id": format!("gid://shopify/Order/{id}"),
-            "name": format!("#{id}"),
-            "customer": {"firstName": "Philippa", "lastName": format!("Quarrington{id}"), "email": format!("philippa.q{id}@example.org")},
-            "lineItems": [{"sku": format!("SKU-ZEBRA-{id}"), "quantity": 2, "originalTotal": "1234.56"}],
-            "totalPrice": "9876.54",
-            "version": updated,
-        }),
+        payload: shopsync::store::payload_text(&order_payload(id, updated)).expect("JSON"),
     }
+}
+
+/// The payload of [`order`].
+pub fn order_payload(id: i64, updated: i64) -> serde_json::Value {
+    serde_json::json!({
+        "id": format!("gid://shopify/Order/{id}"),
+        "name": format!("#{id}"),
+        "customer": {"firstName": "Philippa", "lastName": format!("Quarrington{id}"), "email": format!("philippa.q{id}@example.org")},
+        "lineItems": [{"sku": format!("SKU-ZEBRA-{id}"), "quantity": 2, "originalTotal": "1234.56"}],
+        "totalPrice": "9876.54",
+        "version": updated,
+    })
 }
 
 pub fn checkpoint(batch: i64, watermark: i64) -> Checkpoint {
