@@ -82,12 +82,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let name = doc["metadata"]["name"].as_str().unwrap_or_default();
         match doc["kind"].as_str() {
             Some("Secret") => {
-                let token = doc["stringData"]["accessToken"].as_str().unwrap_or_default();
+                let token = doc["stringData"]["accessToken"]
+                    .as_str()
+                    .unwrap_or_default();
                 env.apply_secret(name, token).await?;
             }
             Some("ShopifyConnection") => {
                 let store = doc["spec"]["store"].as_str().unwrap_or_default();
-                env.apply_connection(name, store, doc["spec"].clone()).await?;
+                env.apply_connection(name, store, doc["spec"].clone())
+                    .await?;
             }
             _ => {}
         }

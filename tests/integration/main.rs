@@ -49,6 +49,7 @@ mod simulator_served_fields;
 mod simulator_throttling;
 mod store_round_trip;
 mod sync_matches_ground_truth;
+mod sync_reads_small_changes_by_page;
 mod sync_resumes_after_kill;
 mod sync_stops_on_request;
 mod sync_survives_faults;

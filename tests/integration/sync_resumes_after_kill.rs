@@ -124,9 +124,10 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
     );
     assert_eq!(stored(&env).await, open_orders(&env.truth("orders").await));
 
-    // Changes arrive; kill the next sync while its bulk job is recorded but not read.
+    // Changes arrive, more than a paged read takes (engine/paged.rs); kill
+    // the next sync while its bulk job is recorded but not read.
     let base = format!("/_sim/stores/{STORE}/orders");
-    for _ in 0..5 {
+    for _ in 0..15 {
         env.control(Method::POST, &base, Some(json!({}))).await;
     }
     // Past the engine's settle margin (5 s), so the new orders fall in the next window.

@@ -1,7 +1,8 @@
 //! Incremental reads: from the watermark (less an overlap) to a little
 //! before now, in windows small enough for one job each. The watermark moves
 //! with every committed window; a window that holds nothing costs one cheap
-//! probe and no bulk job.
+//! probe and no bulk job, one with a few changes is read page by page
+//! (`paged.rs`), a large one by a bulk job.
 
 use jiff::SignedDuration;
 
@@ -10,6 +11,7 @@ use crate::sync::source::Source;
 use crate::sync::state::{INCREMENTAL, IncrementalState, updated_between};
 
 use super::job::{Job, Place};
+use super::paged::{PAGED_MAX, Paged};
 use super::{Engine, SyncError, to_jiff, whole_seconds};
 
 impl Engine<'_> {
@@ -62,10 +64,18 @@ impl Engine<'_> {
                     break;
                 }
             }
+            let place = Place::Window { watermark, to };
+            if !started
+                && expected.is_some_and(|n| n <= PAGED_MAX)
+                && let Paged::Done = self.read_changes_paged(source, from, to, &place).await?
+            {
+                watermark = to;
+                state = IncrementalState::default();
+                continue;
+            }
             // Whether anything changed is asked of the connection the bulk
             // query reads, not of the count.
             let changed = started || self.any_changes(source, &updated_between(from, to)).await?;
-            let place = Place::Window { watermark, to };
             if !changed {
                 self.save(recordset, &place.done(0)).await?;
             } else {

@@ -29,6 +29,7 @@ mod backfill;
 mod commit;
 mod incremental;
 mod job;
+mod paged;
 mod result;
 
 /// Tuning of the engine; the defaults suit production.
