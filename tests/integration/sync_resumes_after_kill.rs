@@ -51,8 +51,8 @@ async fn checkpoint_state(env: &SyncEnv, stream: &str) -> Option<Value> {
 
 async fn wait_for(
     env: &SyncEnv,
-    stream: &str,
     what: &str,
+    stream: &str,
     ready: impl Fn(&Value) -> bool,
 ) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -104,9 +104,17 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
     std::fs::write(dir.join("master.key"), key.as_bytes()).expect("key file");
 
     let child = spawn_sync(&env, &dir);
-    let mid = wait_for(&env, "backfill", "two committed stages", |s| {
-        s["completed"].as_u64() >= Some(2)
-    })
+    // Two bulk jobs recorded: the stage being stored and the next one, read ahead.
+    let mid = wait_for(
+        &env,
+        "two committed stages and two recorded jobs",
+        "backfill",
+        |s| {
+            s["completed"].as_u64() >= Some(2)
+                && s["operation"].is_string()
+                && s["nextOperation"].is_string()
+        },
+    )
     .await;
     kill(child);
     let completed_at_kill = mid["completed"].as_u64().expect("completed");
@@ -123,6 +131,17 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
         "the rerun keeps the plan it committed to"
     );
     assert_eq!(stored(&env).await, open_orders(&env.truth("orders").await));
+    // Both recorded jobs were re-attached: every stage was read by exactly one job.
+    let queries = bulk_queries(&env).await;
+    for stage in done["stages"].as_array().expect("stages") {
+        let range = format!(
+            "updated_at:>='{}' AND updated_at:<'{}'",
+            stage["from"].as_str().expect("from"),
+            stage["to"].as_str().expect("to")
+        );
+        let jobs = queries.iter().filter(|q| q.contains(&range)).count();
+        assert_eq!(jobs, 1, "stage {range} was read by {jobs} jobs");
+    }
 
     // Changes arrive; kill the next sync while its bulk job is recorded but not read.
     let base = format!("/_sim/stores/{STORE}/orders");
@@ -134,8 +153,8 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
     let child = spawn_sync(&env, &dir);
     let recorded = wait_for(
         &env,
-        "incremental",
         "a recorded incremental bulk job",
+        "incremental",
         |s| s["operation"].is_string(),
     )
     .await;
@@ -160,6 +179,25 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
         "missing {missing:?}, unexpected {:?}; recorded {recorded}; after {after}",
         have.difference(&want).collect::<Vec<_>>()
     );
+}
+
+/// The inner query of every bulk operation the simulator ran.
+async fn bulk_queries(env: &SyncEnv) -> Vec<String> {
+    let response = env
+        .client
+        .execute(
+            "query Ops { bulkOperations(first: 100) { nodes { query } } }",
+            json!({}),
+            110.0,
+        )
+        .await
+        .expect("bulkOperations");
+    response.data["bulkOperations"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["query"].as_str().expect("query").to_owned())
+        .collect()
 }
 
 fn tempdir() -> std::path::PathBuf {
