@@ -73,13 +73,12 @@ fn kill(mut child: Child) {
     child.wait().expect("reap");
 }
 
-fn finish(child: Child) {
+/// Waits for a sync to succeed; returns its log.
+fn finish(child: Child) -> String {
     let out = child.wait_with_output().expect("sync finishes");
-    assert!(
-        out.status.success(),
-        "sync failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "sync failed: {log}");
+    log
 }
 
 async fn stored(env: &SyncEnv) -> BTreeSet<i64> {
@@ -121,7 +120,12 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
     let total = mid["stages"].as_array().map(Vec::len).expect("stages") as u64;
     assert!(completed_at_kill < total, "the kill must land mid-backfill");
 
-    finish(spawn_sync(&env, &dir));
+    let log = finish(spawn_sync(&env, &dir));
+    // Not a terminal: progress comes as log lines, one pair per job.
+    assert!(
+        log.contains("job started") && log.contains("job done"),
+        "progress log lines: {log}"
+    );
     let done = checkpoint_state(&env, "backfill")
         .await
         .expect("backfill checkpoint");
