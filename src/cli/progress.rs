@@ -221,6 +221,33 @@ mod tests {
         s.parse().unwrap()
     }
 
+    #[tokio::test]
+    async fn bars_follow_jobs_and_end_with_the_sync() {
+        let display = Display::Bars(MultiProgress::with_draw_target(
+            indicatif::ProgressDrawTarget::hidden(),
+        ));
+        let (tx, rx) = watch::channel(SyncProgress::default());
+        let follower = tokio::spawn(async move { display.follow(rx).await });
+        for (i, day) in ["2026-11-01", "2026-11-08"].into_iter().enumerate() {
+            tx.send_modify(|p| {
+                p.phase = SyncPhase::Backfill;
+                p.recordset = Some(RecordSet::Orders);
+                p.job = Some(JobProgress {
+                    from: at(&format!("{day}T00:00:00Z")),
+                    to: at(&format!("{day}T12:00:00Z")),
+                    expected: Some(10),
+                });
+                p.stage_records = 5 * i as u64;
+            });
+            tokio::task::yield_now().await;
+        }
+        tx.send_modify(|p| p.phase = SyncPhase::Done);
+        tokio::time::timeout(Duration::from_secs(5), follower)
+            .await
+            .expect("the display ends with the sync")
+            .expect("follower");
+    }
+
     #[test]
     fn jobs_are_named_by_recordset_stage_and_span() {
         let job = JobProgress {

@@ -84,6 +84,11 @@ pub struct BackfillState {
     /// Records committed by the backfill so far.
     #[serde(default)]
     pub records: i64,
+    /// A bulk operation already started, with grouped output, for the stage
+    /// after stage `completed` (read ahead while that one is stored). It
+    /// becomes the next stage's operation when stage `completed` commits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_operation: Option<String>,
 }
 
 impl BackfillState {
@@ -104,6 +109,7 @@ impl BackfillState {
             completed: 0,
             job: JobCursor::default(),
             records: 0,
+            next_operation: None,
         }
     }
 
@@ -111,9 +117,29 @@ impl BackfillState {
         self.completed as usize >= self.stages.len()
     }
 
+    /// The state once stage `completed` is committed with `records` more
+    /// records: the stage read ahead, if any, is the next one's operation.
+    pub fn after_stage(&self, records: u64) -> BackfillState {
+        BackfillState {
+            completed: self.completed + 1,
+            job: JobCursor {
+                operation: self.next_operation.clone(),
+                grouped: self.next_operation.is_some(),
+                ..JobCursor::default()
+            },
+            records: self.records + records as i64,
+            next_operation: None,
+            ..self.clone()
+        }
+    }
+
     /// Replaces the next stage by its two halves, newer first.
     pub fn split_next(&mut self, newer: Stage, older: Stage) {
-        let at = self.completed as usize;
+        self.split(self.completed as usize, newer, older);
+    }
+
+    /// Replaces stage `at` by its two halves, newer first.
+    pub fn split(&mut self, at: usize, newer: Stage, older: Stage) {
         if at >= self.stages.len() {
             return;
         }
@@ -129,7 +155,16 @@ impl BackfillState {
     }
 
     pub fn next_stage(&self) -> Option<Stage> {
-        self.stages.get(self.completed as usize).map(|s| Stage {
+        self.stage(self.completed as usize)
+    }
+
+    /// The stage after the next one, the one read ahead.
+    pub fn stage_after_next(&self) -> Option<Stage> {
+        self.stage(self.completed as usize + 1)
+    }
+
+    fn stage(&self, at: usize) -> Option<Stage> {
+        self.stages.get(at).map(|s| Stage {
             index: s.index,
             from: s.from,
             to: s.to,
@@ -174,6 +209,44 @@ mod tests {
             "updated_at:>='2026-11-03T10:00:07Z' AND updated_at:<'2026-11-08T00:00:00Z'",
             "records sharing the last stored second are read again, never skipped"
         );
+    }
+
+    #[test]
+    fn a_stage_read_ahead_becomes_the_next_stages_operation() {
+        let plan = BackfillPlan {
+            from: at("2026-11-01T00:00:00Z"),
+            to: at("2026-11-15T00:00:00Z"),
+            clipped_from: None,
+            stages: vec![
+                Stage {
+                    index: 0,
+                    from: at("2026-11-08T00:00:00Z"),
+                    to: at("2026-11-15T00:00:00Z"),
+                },
+                Stage {
+                    index: 1,
+                    from: at("2026-11-01T00:00:00Z"),
+                    to: at("2026-11-08T00:00:00Z"),
+                },
+            ],
+        };
+        let mut state = BackfillState::from_plan(&plan);
+        state.job = JobCursor {
+            operation: Some("gid://shopify/BulkOperation/1".into()),
+            grouped: true,
+            stored_roots: 500,
+            resume_from: None,
+        };
+        state.next_operation = Some("gid://shopify/BulkOperation/2".into());
+        let after = state.after_stage(700);
+        assert_eq!(after.completed, 1);
+        assert_eq!(after.records, 700);
+        assert_eq!(after.next_operation, None);
+        assert_eq!(after.job.attached(), Some("gid://shopify/BulkOperation/2"));
+        assert_eq!(after.job.stored_roots, 0);
+        let last = after.after_stage(10);
+        assert!(last.is_complete() && last.job == JobCursor::default());
+        assert_eq!(last.stage_after_next(), None);
     }
 
     #[test]

@@ -51,8 +51,8 @@ async fn checkpoint_state(env: &SyncEnv, stream: &str) -> Option<Value> {
 
 async fn wait_for(
     env: &SyncEnv,
-    stream: &str,
     what: &str,
+    stream: &str,
     ready: impl Fn(&Value) -> bool,
 ) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -73,13 +73,12 @@ fn kill(mut child: Child) {
     child.wait().expect("reap");
 }
 
-fn finish(child: Child) {
+/// Waits for a sync to succeed; returns its log.
+fn finish(child: Child) -> String {
     let out = child.wait_with_output().expect("sync finishes");
-    assert!(
-        out.status.success(),
-        "sync failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "sync failed: {log}");
+    log
 }
 
 async fn stored(env: &SyncEnv) -> BTreeSet<i64> {
@@ -104,16 +103,29 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
     std::fs::write(dir.join("master.key"), key.as_bytes()).expect("key file");
 
     let child = spawn_sync(&env, &dir);
-    let mid = wait_for(&env, "backfill", "two committed stages", |s| {
-        s["completed"].as_u64() >= Some(2)
-    })
+    // Two bulk jobs recorded: the stage being stored and the next one, read ahead.
+    let mid = wait_for(
+        &env,
+        "two committed stages and two recorded jobs",
+        "backfill",
+        |s| {
+            s["completed"].as_u64() >= Some(2)
+                && s["operation"].is_string()
+                && s["nextOperation"].is_string()
+        },
+    )
     .await;
     kill(child);
     let completed_at_kill = mid["completed"].as_u64().expect("completed");
     let total = mid["stages"].as_array().map(Vec::len).expect("stages") as u64;
     assert!(completed_at_kill < total, "the kill must land mid-backfill");
 
-    finish(spawn_sync(&env, &dir));
+    let log = finish(spawn_sync(&env, &dir));
+    // Not a terminal: progress comes as log lines, one pair per job.
+    assert!(
+        log.contains("job started") && log.contains("job done"),
+        "progress log lines: {log}"
+    );
     let done = checkpoint_state(&env, "backfill")
         .await
         .expect("backfill checkpoint");
@@ -123,6 +135,17 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
         "the rerun keeps the plan it committed to"
     );
     assert_eq!(stored(&env).await, open_orders(&env.truth("orders").await));
+    // Both recorded jobs were re-attached: every stage was read by exactly one job.
+    let queries = bulk_queries(&env).await;
+    for stage in done["stages"].as_array().expect("stages") {
+        let range = format!(
+            "updated_at:>='{}' AND updated_at:<'{}'",
+            stage["from"].as_str().expect("from"),
+            stage["to"].as_str().expect("to")
+        );
+        let jobs = queries.iter().filter(|q| q.contains(&range)).count();
+        assert_eq!(jobs, 1, "stage {range} was read by {jobs} jobs");
+    }
 
     // Changes arrive, more than a paged read takes (engine/paged.rs); kill
     // the next sync while its bulk job is recorded but not read.
@@ -135,8 +158,8 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
     let child = spawn_sync(&env, &dir);
     let recorded = wait_for(
         &env,
-        "incremental",
         "a recorded incremental bulk job",
+        "incremental",
         |s| s["operation"].is_string(),
     )
     .await;
@@ -161,6 +184,25 @@ async fn killed_mid_backfill_and_mid_incremental_resumes_without_gaps() {
         "missing {missing:?}, unexpected {:?}; recorded {recorded}; after {after}",
         have.difference(&want).collect::<Vec<_>>()
     );
+}
+
+/// The inner query of every bulk operation the simulator ran.
+async fn bulk_queries(env: &SyncEnv) -> Vec<String> {
+    let response = env
+        .client
+        .execute(
+            "query Ops { bulkOperations(first: 100) { nodes { query } } }",
+            json!({}),
+            110.0,
+        )
+        .await
+        .expect("bulkOperations");
+    response.data["bulkOperations"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["query"].as_str().expect("query").to_owned())
+        .collect()
 }
 
 fn tempdir() -> std::path::PathBuf {

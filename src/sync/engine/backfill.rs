@@ -4,10 +4,11 @@
 
 use jiff::Timestamp;
 
+use crate::shopify::bulk::{self, Started};
 use crate::sync::backfill_plan::{self, BackfillPlan};
 use crate::sync::progress::SyncPhase;
 use crate::sync::source::Source;
-use crate::sync::state::{BACKFILL, BackfillState};
+use crate::sync::state::{BACKFILL, BackfillState, JobCursor};
 
 use super::commit::backfill_checkpoint;
 use super::job::{Job, Place};
@@ -56,18 +57,56 @@ impl Engine<'_> {
                 place: Place::Stage(state.clone()),
                 what: format!("backfill stage {} of {recordset}", stage.index),
             };
-            let records = self.run_job(job).await?;
-            state = BackfillState {
-                completed: state.completed + 1,
-                job: Default::default(),
-                records: state.records + records as i64,
-                ..state
-            };
+            let (records, place) = self.run_job(job).await?;
+            if let Place::Stage(ended) = place {
+                state = ended.after_stage(records);
+            }
             self.report.backfill.insert(recordset, state.clone());
             self.publish(|p| {
                 p.backfill.insert(recordset, state.clone());
                 p.job = None;
             });
+        }
+        Ok(())
+    }
+
+    /// Starts the bulk operation of the stage after `base`'s current one, so
+    /// Shopify prepares it while the current one is stored (several bulk
+    /// queries may run at once from API 2026-01, shopify-admin-api.md §3.2).
+    /// The stage is halved first if it is too large, like any stage. Without
+    /// a free slot (older API versions allow one job) nothing is read ahead.
+    /// The operation is checkpointed at once, so a restart re-attaches to it.
+    pub(super) async fn read_ahead(
+        &mut self,
+        source: &Source,
+        base: &mut BackfillState,
+        cursor: &JobCursor,
+        records: u64,
+    ) -> Result<(), SyncError> {
+        let at = base.completed as usize + 1;
+        let Some(mut next) = base.stage_after_next() else {
+            return Ok(());
+        };
+        let place = |base: &BackfillState| Place::Stage(base.clone());
+        if matches!(source, Source::Orders { .. }) {
+            while self.count_orders(&next.search()).await? > self.config.max_job_orders
+                && let Some((newer, older)) = next.halves()
+            {
+                base.split(at, newer, older);
+                self.save(source.recordset(), &place(base).hold(cursor, records))
+                    .await?;
+                next = newer;
+            }
+        }
+        match bulk::start(self.client, &source.bulk_query(&next.search())).await? {
+            Started::Running(op) => {
+                tracing::info!(store = self.client.store(), recordset = %source.recordset(),
+                    stage = at, "reading the next backfill stage ahead");
+                base.next_operation = Some(op.id);
+                self.save(source.recordset(), &place(base).hold(cursor, records))
+                    .await?;
+            }
+            Started::Busy { .. } => {}
         }
         Ok(())
     }

@@ -65,19 +65,13 @@ impl Place {
 
 /// A backfill state with the job under way at `cursor`, or (`None`) ended.
 fn stage_state(base: &BackfillState, cursor: Option<&JobCursor>, records: u64) -> BackfillState {
-    let records = base.records + records as i64;
     match cursor {
         Some(cursor) => BackfillState {
             job: cursor.clone(),
-            records,
+            records: base.records + records as i64,
             ..base.clone()
         },
-        None => BackfillState {
-            completed: base.completed + 1,
-            job: JobCursor::default(),
-            records,
-            ..base.clone()
-        },
+        None => base.after_stage(records),
     }
 }
 
@@ -103,14 +97,15 @@ impl Engine<'_> {
     }
 
     /// Runs `job` until every record of its range is committed together with
-    /// its place's end checkpoint; returns the records it committed.
-    pub(super) async fn run_job(&mut self, job: Job<'_>) -> Result<u64, SyncError> {
+    /// its place's end checkpoint; returns the records it committed and the
+    /// place as it ended (a backfill stage may have read the next one ahead).
+    pub(super) async fn run_job(&mut self, job: Job<'_>) -> Result<(u64, Place), SyncError> {
         let Job {
             source,
             from,
             to,
             mut cursor,
-            place,
+            mut place,
             what,
         } = job;
         let recordset = source.recordset();
@@ -140,6 +135,12 @@ impl Engine<'_> {
                     op
                 }
             };
+            if let Place::Stage(base) = &mut place
+                && self.config.read_ahead
+                && base.next_operation.is_none()
+            {
+                self.read_ahead(source, base, &cursor, records).await?;
+            }
             let end = match bulk_job::wait(self.client, &op, self.config.pacing, &self.stop).await?
             {
                 Waited::Stopped => return Err(SyncError::Stopped),
@@ -150,14 +151,14 @@ impl Engine<'_> {
                 JobEnd::Complete(None) => {
                     self.save(recordset, &place.done(records)).await?;
                     self.committed(recordset, &place, None, records, 0, 0);
-                    return Ok(records);
+                    return Ok((records, place));
                 }
                 JobEnd::Complete(Some(file)) => {
                     match self
                         .store_result(source, &file, false, &mut cursor, &mut records, &place)
                         .await?
                     {
-                        None => return Ok(records),
+                        None => return Ok((records, place)),
                         Some(problem) => problem,
                     }
                 }

@@ -48,6 +48,10 @@ pub struct EngineConfig {
     /// before giving up on it. A run that stores part of the job (a failed
     /// job's partial result) starts the count again.
     pub max_job_attempts: u32,
+    /// Start the next backfill stage's bulk operation while the current one
+    /// is stored (when Shopify has a free slot), so its result is ready
+    /// sooner.
+    pub read_ahead: bool,
     /// A backfill stage or incremental window with more orders than this is
     /// halved until it fits: stages are what a restart resumes and what a
     /// progress bar shows, and a job this size finishes within minutes.
@@ -64,6 +68,7 @@ impl Default for EngineConfig {
             batch_size: 500,
             max_job_attempts: 5,
             max_job_orders: 10_000,
+            read_ahead: true,
         }
     }
 }

@@ -27,12 +27,14 @@ use super::{Engine, SyncError};
 /// small change sets, where a bulk job's latency and slot matter more, go this way.
 pub const PAGED_MAX: u64 = 10;
 /// Line items fetched per order; an order with this many may have more.
-const LINE_ITEMS: u32 = 20;
+const LINE_ITEMS: u32 = 10;
 /// Returns fetched per order (the paged document asks for 10).
 const RETURNS: usize = 10;
 /// Upper bound of the requested cost of one order by id with every field
-/// (the simulator, which charges Shopify's rules, asks 356 with 20 line items).
-const ORDER_COST: f64 = 400.0;
+/// (the simulator, which charges Shopify's rules, asks 206 with 10 line
+/// items). Requested cost is what the bucket must hold before Shopify runs a
+/// query, so it, not the smaller actual cost, paces these reads.
+const ORDER_COST: f64 = 250.0;
 
 /// Whether the window was read here, or needs a bulk job.
 pub(super) enum Paged {
