@@ -189,6 +189,11 @@ mod tests {
         m.reconciles
             .get_or_create(&ResultLabel { result: "ok" })
             .inc();
+        m.sync_duration
+            .get_or_create(&OutcomeLabel {
+                outcome: "succeeded",
+            })
+            .observe(0.2);
         let text = m.encode();
         assert!(
             text.contains("shopsync_shopify_cost_points_total{store=\"acme.myshopify.com\"} 12.5"),
@@ -199,7 +204,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("# TYPE shopsync_sync_duration_seconds histogram"),
+            text.contains("shopsync_sync_duration_seconds_count{outcome=\"succeeded\"} 1"),
             "{text}"
         );
     }
