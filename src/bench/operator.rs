@@ -155,7 +155,9 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
             names[n % names.len()].0,
             (n / names.len()) % (config.connections / config.stores).max(1)
         );
-        let value = format!("bench-{n}");
+        // A timestamp, the documented convention, so the operator's
+        // request-to-start histogram measures it too.
+        let value = Timestamp::now().to_string();
         env.request_sync(&name, &value).await?;
         requests.push((name, value, Instant::now()));
         n += 1;
@@ -276,6 +278,9 @@ fn histogram_quantile(text: &str, name: &str, q: f64) -> f64 {
         .collect();
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total = buckets.last().map(|b| b.1).unwrap_or(0.0);
+    if total == 0.0 {
+        return f64::NAN;
+    }
     buckets
         .iter()
         .find(|(_, count)| *count >= total * q)

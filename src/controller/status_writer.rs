@@ -162,6 +162,8 @@ fn is_bad(c: &Condition) -> bool {
     match c.type_.as_str() {
         "Stalled" | "Throttled" => c.status == ConditionStatus::True,
         "Reconciling" => false,
+        // A backfill under way is progress, not a problem.
+        "BackfillComplete" if c.reason == "Running" => false,
         _ => c.status == ConditionStatus::False,
     }
 }

@@ -75,7 +75,15 @@ async fn a_missing_secret_then_a_rejected_token_then_a_rotated_one() {
     assert!(is(Some(&c), CredentialsValid, True, "Accepted"));
     assert!(condition(Some(&c), Stalled).is_none(), "Stalled cleared");
 
-    let events = s.env.events("acme").await.unwrap();
+    // Events follow the status write that announces the transition.
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        events = s.env.events("acme").await.unwrap();
+        if events.iter().any(|(r, _)| r == "Accepted") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     for reason in ["SecretNotFound", "InvalidToken", "Accepted"] {
         assert!(
             events.iter().any(|(r, _)| r == reason),
