@@ -77,7 +77,7 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
         .arg("run")
         .args(["--namespace", &env.namespace])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-        .args(["--max-concurrent-syncs", "16"])
+        .args(["--max-concurrent-syncs", "48"])
         .args(["--shopify-endpoint", &env.sim.url()])
         .arg("--no-leader-election")
         .args(["--clock-speed", &config.speed.to_string()])
