@@ -327,7 +327,8 @@ impl OperatorEnv {
             .await
     }
 
-    async fn sim_control(
+    /// Calls the simulator's `/_sim/` control API; errors on a non-2xx answer.
+    pub async fn sim_control(
         &self,
         method: reqwest::Method,
         path: &str,

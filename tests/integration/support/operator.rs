@@ -106,17 +106,9 @@ impl Scenario {
 
     /// Calls the simulator's control API.
     pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let client = reqwest::Client::new();
-        let mut req = client.request(method, format!("{}{path}", self.env.sim.url()));
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("control call");
-        assert!(
-            resp.status().is_success(),
-            "control {path}: {}",
-            resp.status()
-        );
-        resp.json().await.unwrap_or(Value::Null)
+        self.env
+            .sim_control(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("control {path}: {e:#}"))
     }
 }
