@@ -15,6 +15,7 @@ pub mod retry;
 pub mod rotation;
 pub mod runs;
 mod upsert;
+pub mod versions;
 pub mod writer;
 
 pub use checkpoints::Checkpoint;

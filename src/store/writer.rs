@@ -3,6 +3,7 @@
 //! run. Batches are sealed before the transaction opens, so the transaction
 //! holds locks only for the database work.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -128,6 +129,15 @@ impl RecordWriter {
         stream: &str,
     ) -> Result<Option<Checkpoint>, StoreError> {
         checkpoints::load(&self.pool, self.connection.id, recordset, stream).await
+    }
+
+    /// `updated_at` of the given ids as stored now (see [`super::versions`]).
+    pub async fn stored_versions(
+        &self,
+        recordset: RecordSet,
+        ids: &[ShopifyId],
+    ) -> Result<HashMap<ShopifyId, DateTime<Utc>>, StoreError> {
+        super::versions::stored_versions(&self.pool, self.connection.id, recordset, ids).await
     }
 
     /// Upserts `records` and advances `checkpoint` in one transaction: either

@@ -1,8 +1,8 @@
 //! Incremental reads: from the watermark (less an overlap) to a little
 //! before now, in windows small enough for one job each. The watermark moves
-//! with every committed window; a window that holds nothing costs one cheap
-//! probe and no bulk job, one with a few changes is read page by page
-//! (`paged.rs`), a large one by a bulk job.
+//! with every committed window. Each window is first listed by one cheap page
+//! of ids: a window with a few orders to fetch is read page by page
+//! (`paged.rs`), a larger one by a bulk job.
 
 use jiff::SignedDuration;
 
@@ -11,7 +11,7 @@ use crate::sync::source::Source;
 use crate::sync::state::{INCREMENTAL, IncrementalState, updated_between};
 
 use super::job::{Job, Place};
-use super::paged::{PAGED_MAX, Paged};
+use super::paged::Paged;
 use super::{Engine, SyncError, to_jiff, whole_seconds};
 
 impl Engine<'_> {
@@ -45,6 +45,14 @@ impl Engine<'_> {
             let from = watermark.checked_sub(overlap).unwrap_or(watermark);
             let mut to = state.window_to.unwrap_or(target);
             let started = state.job.operation.is_some() || state.job.resume_from.is_some();
+            let place = Place::Window { watermark, to };
+            if !started
+                && let Paged::Done = self.read_changes_paged(source, from, to, &place).await?
+            {
+                watermark = to;
+                state = IncrementalState::default();
+                continue;
+            }
             let mut expected = None;
             if !started && matches!(source, Source::Orders { .. }) {
                 // After a long outage the change set can be a whole backfill's worth.
@@ -65,14 +73,6 @@ impl Engine<'_> {
                 }
             }
             let place = Place::Window { watermark, to };
-            if !started
-                && expected.is_some_and(|n| n <= PAGED_MAX)
-                && let Paged::Done = self.read_changes_paged(source, from, to, &place).await?
-            {
-                watermark = to;
-                state = IncrementalState::default();
-                continue;
-            }
             // Whether anything changed is asked of the connection the bulk
             // query reads, not of the count.
             let changed = started || self.any_changes(source, &updated_between(from, to)).await?;

@@ -4,28 +4,37 @@
 //! them takes seconds to run and holds one of the few bulk slots Shopify
 //! gives an app per shop (five from 2026-01), which every connection to the
 //! store shares; a page of ids plus the orders by id takes two requests.
-//! Large change sets (more than [`PAGED_MAX`] orders) still go through a
-//! bulk job, as does any window holding an order whose line items or
-//! returns might not fit one page (nothing is stored from it then).
+//! The id page carries each order's `updatedAt`, so orders already stored at
+//! that version (the window's overlap lists them again on every poll) are
+//! not fetched: the store would keep the stored version anyway.
+//! Large change sets (more than [`PAGED_MAX`] orders to fetch) still go
+//! through a bulk job, as does any window holding an order whose line items
+//! or returns might not fit one page (nothing is stored from it then).
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::shopify::cost::MAX_QUERY_COST;
 use crate::shopify::jsonl::Assembled;
 use crate::shopify::queries;
+use crate::store::{RecordSet, ShopifyId};
 use crate::sync::source::Source;
 use crate::sync::state::updated_between;
 
 use super::job::Place;
 use super::{Engine, SyncError};
 
-/// Most changed orders a window may hold to be read page by page: a paged
-/// order costs about 60 actual points against a bulk job's 0.2, so only
-/// small change sets, where a bulk job's latency and slot matter more, go this way.
-pub const PAGED_MAX: u64 = 10;
+/// Most changed orders a window may need fetched to be read page by page: a
+/// paged order costs about 60 actual points against a bulk job's 0.2, so
+/// only small change sets, where a bulk job's latency and slot matter more,
+/// go this way.
+pub const PAGED_MAX: usize = 10;
+/// Ids listed per change page (one point each): enough for the window's
+/// overlap, whose orders are mostly stored already, to fit one page.
+const ID_PAGE: u32 = 100;
 /// Line items fetched per order; an order with this many may have more.
 const LINE_ITEMS: u32 = 10;
 /// Returns fetched per order (the paged document asks for 10).
@@ -56,23 +65,36 @@ impl Engine<'_> {
             return Ok(Paged::NeedsBulk);
         };
         let search = updated_between(from, to);
-        let first = PAGED_MAX as u32;
         let response = self
             .client
             .execute(
                 &queries::changed_ids("orders"),
-                json!({"first": first, "query": search}),
-                queries::changed_ids_cost(first),
+                json!({"first": ID_PAGE, "query": search}),
+                queries::changed_ids_cost(ID_PAGE),
             )
             .await?;
         let page = &response.data["orders"];
         if page["pageInfo"]["hasNextPage"].as_bool() != Some(false) {
             return Ok(Paged::NeedsBulk);
         }
-        let ids: Vec<Value> = page["nodes"]
+        let nodes = page["nodes"]
             .as_array()
-            .map(|nodes| nodes.iter().map(|n| n["id"].clone()).collect())
+            .map(Vec::as_slice)
             .unwrap_or_default();
+        let Some(listed) = listed_versions(nodes) else {
+            return Ok(Paged::NeedsBulk);
+        };
+        let ids: Vec<ShopifyId> = listed.iter().map(|(id, _)| *id).collect();
+        let stored = self.writer.stored_versions(RecordSet::Orders, &ids).await?;
+        let ids: Vec<Value> = nodes
+            .iter()
+            .zip(&listed)
+            .filter(|(_, (id, at))| stored.get(id).is_none_or(|s| s < at))
+            .map(|(node, _)| node["id"].clone())
+            .collect();
+        if ids.len() > PAGED_MAX {
+            return Ok(Paged::NeedsBulk);
+        }
         let document = fields.orders_by_id(LINE_ITEMS);
         let budget = self
             .client
@@ -111,6 +133,23 @@ impl Engine<'_> {
         self.publish(|p| p.records_written += records as u64);
         Ok(Paged::Done)
     }
+}
+
+/// The id and `updatedAt` of each order a change page lists; `None` when an
+/// id is unreadable (the bulk path then reports it). A missing or unreadable
+/// time counts as the earliest, so that order is fetched rather than skipped.
+fn listed_versions(nodes: &[Value]) -> Option<Vec<(ShopifyId, DateTime<Utc>)>> {
+    nodes
+        .iter()
+        .map(|n| {
+            let id = n["id"].as_str()?.parse::<ShopifyId>().ok()?;
+            let at = n["updatedAt"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc));
+            Some((id, at))
+        })
+        .collect()
 }
 
 /// A paged order in the shape bulk results are assembled into (children by
@@ -156,6 +195,19 @@ mod tests {
         assert!(!a.root.contains_key("lineItems"));
         assert_eq!(a.children["LineItem"].len(), 1);
         assert!(a.children["Return"].is_empty());
+    }
+
+    #[test]
+    fn a_change_page_lists_versions_and_refuses_an_unreadable_id() {
+        let nodes = vec![
+            json!({"id": "gid://shopify/Order/7", "updatedAt": "2026-01-02T03:04:05Z"}),
+            json!({"id": "gid://shopify/Order/8"}),
+        ];
+        let listed = listed_versions(&nodes).unwrap();
+        assert_eq!(listed[0].0, ShopifyId(7));
+        assert_eq!(listed[0].1.to_rfc3339(), "2026-01-02T03:04:05+00:00");
+        assert_eq!(listed[1], (ShopifyId(8), DateTime::<Utc>::MIN_UTC));
+        assert!(listed_versions(&[json!({"id": "Order/9"})]).is_none());
     }
 
     #[test]
