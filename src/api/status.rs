@@ -88,6 +88,19 @@ pub struct Freshness {
     pub returns: Option<RecordsetFreshness>,
 }
 
+impl Freshness {
+    /// The entry of one recordset, if status has one.
+    pub fn get(&self, recordset: crate::store::RecordSet) -> Option<&RecordsetFreshness> {
+        use crate::store::RecordSet;
+        match recordset {
+            RecordSet::Orders => self.orders.as_ref(),
+            RecordSet::Products => self.products.as_ref(),
+            RecordSet::Refunds => self.refunds.as_ref(),
+            RecordSet::Returns => self.returns.as_ref(),
+        }
+    }
+}
+
 /// How complete one recordset is.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]

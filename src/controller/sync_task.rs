@@ -25,7 +25,7 @@ use super::dereference::Credentials;
 use super::identity::identity;
 use super::plan::Why;
 use super::schedule::Cadence;
-use super::supervisor::Outcome;
+use super::supervisor::{Outcome, SlotClaim};
 
 /// What to sync and why.
 pub struct SyncJob {
@@ -37,7 +37,12 @@ pub struct SyncJob {
     pub cadence: Cadence,
 }
 
-pub async fn run(ctx: Arc<Context>, job: SyncJob, mut stop: watch::Receiver<bool>) -> Outcome {
+pub async fn run(
+    ctx: Arc<Context>,
+    job: SyncJob,
+    mut stop: watch::Receiver<bool>,
+    claim: SlotClaim,
+) -> Outcome {
     let name = format!(
         "{}/{}",
         job.connection
@@ -50,19 +55,15 @@ pub async fn run(ctx: Arc<Context>, job: SyncJob, mut stop: watch::Receiver<bool
     let span = tracing::info_span!("sync", connection = %name, store = %job.connection.spec.store, why = job.why.as_str());
     async move {
         ctx.metrics.syncs_waiting.inc();
-        let permits = ctx.supervisor.permits();
-        let permit = tokio::select! {
-            p = permits.acquire_owned() => p,
-            _ = stop.wait_for(|s| *s) => {
-                ctx.metrics.syncs_waiting.dec();
-                return Outcome::Stopped;
-            }
-        };
+        let permit = claim.acquire(&mut stop).await;
         ctx.metrics.syncs_waiting.dec();
-        let Ok(_permit) = permit else {
+        let Some(_permit) = permit else {
             return Outcome::Stopped;
         };
-        if let Some(request) = &job.request
+        // Only the sync a request started counts: every later sync carries
+        // the same annotation value.
+        if job.why == Why::Requested
+            && let Some(request) = &job.request
             && let Ok(at) = request.parse::<Timestamp>()
         {
             // A timestamp value (the documented convention) lets us measure
@@ -70,9 +71,29 @@ pub async fn run(ctx: Arc<Context>, job: SyncJob, mut stop: watch::Receiver<bool
             let waited = Timestamp::now().duration_since(at).as_secs_f64();
             ctx.metrics.request_start_latency.observe(waited.max(0.0));
         }
+        if matches!(job.why, Why::Scheduled)
+            && let Some(last) = ctx
+                .status
+                .last_applied(&job.connection)
+                .await
+                .and_then(|s| s.last_sync_time)
+        {
+            let clock = &ctx.settings.clock;
+            let due = job.cadence.next_due(last.0);
+            let late = super::schedule::until(due, clock.now());
+            ctx.metrics
+                .start_delay
+                .observe(clock.to_real(late).as_secs_f64());
+        }
         ctx.metrics.syncs_running.inc();
+        tracing::debug!("sync started");
         let started = Instant::now();
         let outcome = sync(&ctx, &job, stop).await;
+        tracing::debug!(
+            outcome = outcome.as_str(),
+            seconds = started.elapsed().as_secs_f64(),
+            "sync ended"
+        );
         ctx.metrics.syncs_running.dec();
         ctx.metrics
             .syncs
@@ -157,9 +178,7 @@ async fn sync(ctx: &Arc<Context>, job: &SyncJob, stop: watch::Receiver<bool>) ->
         report = engine => report,
         never = report_progress(ctx, connection, progress_rx) => match never {},
     };
-    let counts = counts::live_counts(&ctx.pool, registered.id)
-        .await
-        .unwrap_or_default();
+    let counts = record_counts(ctx, connection, registered.id, &report).await;
     record_metrics(ctx, job, &report);
     let outcome = if report.stopped {
         Outcome::Stopped
@@ -170,6 +189,43 @@ async fn sync(ctx: &Arc<Context>, job: &SyncJob, stop: watch::Receiver<bool>) ->
     };
     write_status(ctx, job, &report, &counts, outcome).await;
     outcome
+}
+
+/// Record counts for status. Counting reads every index entry of the
+/// connection, so a sync that stored nothing reuses the counts status shows,
+/// as does one whose count fails (status keeps its last true numbers).
+async fn record_counts(
+    ctx: &Arc<Context>,
+    connection: &ShopifyConnection,
+    connection_id: i64,
+    report: &SyncReport,
+) -> BTreeMap<RecordSet, i64> {
+    let shown = ctx
+        .status
+        .last_applied(connection)
+        .await
+        .and_then(|s| s.freshness)
+        .and_then(|freshness| {
+            report
+                .recordsets
+                .keys()
+                .map(|r| freshness.get(*r).map(|f| (*r, f.records)))
+                .collect::<Option<BTreeMap<_, _>>>()
+        });
+    let stored_nothing = report
+        .recordsets
+        .values()
+        .all(|r| r.written == 0 && r.tombstoned == 0);
+    if stored_nothing && let Some(shown) = shown {
+        return shown;
+    }
+    match counts::live_counts(&ctx.pool, connection_id).await {
+        Ok(counts) => counts,
+        Err(e) => {
+            tracing::warn!(error = %e, "counting the stored records failed; status keeps the last counts");
+            shown.unwrap_or_default()
+        }
+    }
 }
 
 /// While a backfill runs, its progress goes into status, at most once per
@@ -293,6 +349,8 @@ fn record_metrics(ctx: &Context, job: &SyncJob, report: &SyncReport) {
             })
             .inc_by(r.written);
     }
+    m.budget_wait
+        .observe(report.stats.budget_wait.as_secs_f64());
     m.api_cost
         .get_or_create(&store)
         .inc_by(report.stats.cost_used);

@@ -27,6 +27,9 @@ pub struct ClientStats {
     pub cost_used: f64,
     /// The version Shopify served (`X-Shopify-API-Version`), last seen.
     pub served_version: Option<String>,
+    /// Time spent waiting for the store's bucket to hold a request's cost
+    /// within our share (real time, whatever the clock's speed).
+    pub budget_wait: std::time::Duration,
 }
 
 /// Talks to one store.
@@ -122,7 +125,9 @@ impl ShopifyClient {
         let started = Instant::now();
         let (mut failures, mut throttled) = (0u32, 0u32);
         loop {
+            let waiting = Instant::now();
             let permit = self.limiter.acquire(estimated_cost).await;
+            self.lock_stats().budget_wait += waiting.elapsed();
             let result = self.send_once(&body).await;
             drop(permit);
             let err = match result {

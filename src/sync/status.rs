@@ -358,6 +358,7 @@ mod tests {
             retries: 0,
             cost_used: 42.0,
             served_version: Some("2026-10".into()),
+            ..Default::default()
         };
         r
     }

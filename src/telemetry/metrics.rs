@@ -52,6 +52,8 @@ pub struct Metrics {
     pub syncs_running: Gauge,
     pub syncs_waiting: Gauge,
     pub request_start_latency: Histogram,
+    pub budget_wait: Histogram,
+    pub start_delay: Histogram,
     pub records_written: Family<RecordsetLabel, Counter>,
     pub api_cost: Family<StoreLabel, FloatCounter>,
     pub throttled: Family<StoreLabel, Counter>,
@@ -78,6 +80,8 @@ impl Metrics {
             syncs_running: Gauge::default(),
             syncs_waiting: Gauge::default(),
             request_start_latency: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
+            budget_wait: sync_buckets(),
+            start_delay: sync_buckets(),
             records_written: Family::default(),
             api_cost: Family::default(),
             throttled: Family::default(),
@@ -114,6 +118,16 @@ impl Metrics {
             "sync_request_start_seconds",
             "From the sync-requested-at timestamp to the start of its sync",
             m.request_start_latency.clone(),
+        );
+        registry.register(
+            "sync_start_delay_seconds",
+            "From when a routine poll fell due to the start of its sync (queueing for a slot, reconcile latency)",
+            m.start_delay.clone(),
+        );
+        registry.register(
+            "sync_budget_wait_seconds",
+            "Time one sync run waited for its store's cost bucket (the share it may use)",
+            m.budget_wait.clone(),
         );
         registry.register(
             "records_written",
