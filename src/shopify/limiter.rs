@@ -4,8 +4,13 @@
 //! its refill in between, and admits a request only when its requested cost
 //! fits inside the share of the bucket we allow ourselves, leaving the rest to
 //! the store's other apps. Reference: shopify-admin-api.md §2.1, §2.7.
+//!
+//! Requests are admitted in the order they asked: otherwise a stream of
+//! cheap requests (id pages, scope reads) from the store's other connections
+//! keeps the bucket just below what an expensive one needs, and that
+//! connection's sync starves while every other one runs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -44,6 +49,28 @@ struct State {
     in_flight: u32,
     paused_until: f64,
     shares: BTreeMap<String, u8>,
+    /// Tickets of the requests waiting, first come first.
+    queue: VecDeque<u64>,
+    next_ticket: u64,
+}
+
+/// A waiting request's place in the queue; leaves it when dropped, so a
+/// request whose caller gives up (a stopped sync) does not hold up the rest.
+struct Ticket<'a> {
+    limiter: &'a StoreLimiter,
+    id: u64,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut state = self.limiter.lock();
+        let was_first = state.queue.front() == Some(&self.id);
+        state.queue.retain(|t| *t != self.id);
+        drop(state);
+        if was_first {
+            self.limiter.changed.notify_waiters();
+        }
+    }
 }
 
 /// The limiter of one store.
@@ -133,23 +160,41 @@ impl StoreLimiter {
             .map(|b| b.maximum * f64::from(b.share) / 100.0)
     }
 
-    /// Waits until a request of `requested` cost fits within our share.
+    /// Waits until a request of `requested` cost fits within our share and
+    /// every request that asked before it has gone.
     pub async fn acquire(self: &Arc<Self>, requested: f64) -> Permit {
+        let ticket = {
+            let mut state = self.lock();
+            let id = state.next_ticket;
+            state.next_ticket += 1;
+            state.queue.push_back(id);
+            Ticket {
+                limiter: self,
+                id,
+            }
+        };
         loop {
             let notified = self.changed.notified();
             let wait = {
                 let mut state = self.lock();
-                match wait_needed(&state, self.clock.seconds(), requested) {
-                    Wait::Go => {
-                        state.reserved += requested;
-                        state.in_flight += 1;
-                        return Permit {
-                            limiter: Arc::clone(self),
-                            cost: requested,
-                        };
+                if state.queue.front() != Some(&ticket.id) {
+                    None
+                } else {
+                    match wait_needed(&state, self.clock.seconds(), requested) {
+                        Wait::Go => {
+                            state.reserved += requested;
+                            state.in_flight += 1;
+                            drop(state);
+                            // Dropping the ticket passes the turn to the next in line.
+                            drop(ticket);
+                            return Permit {
+                                limiter: Arc::clone(self),
+                                cost: requested,
+                            };
+                        }
+                        Wait::Seconds(s) => Some(s.min(MAX_NAP_SECS)),
+                        Wait::ForResponse => None,
                     }
-                    Wait::Seconds(s) => Some(s.min(MAX_NAP_SECS)),
-                    Wait::ForResponse => None,
                 }
             };
             match wait {
@@ -330,6 +375,44 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn an_expensive_request_is_not_overtaken_by_cheap_ones() {
+        let clock = Clock::scaled(100.0);
+        let limiter = StoreLimiter::new(clock.clone());
+        limiter.set_share("conn", 50);
+        // 100 points above the floor: the 900-point request must wait for refill.
+        limiter.observe(status(2000.0, 1100.0, 100.0));
+        let big = tokio::spawn({
+            let limiter = Arc::clone(&limiter);
+            async move {
+                let _permit = limiter.acquire(900.0).await;
+                limiter.clock.seconds()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // A cheap request that would fit now queues behind the expensive one.
+        let cheap_at = {
+            let _permit = limiter.acquire(50.0).await;
+            limiter.clock.seconds()
+        };
+        let big_at = big.await.unwrap();
+        assert!(big_at <= cheap_at, "the cheap request went first");
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_gives_up_leaves_the_queue() {
+        let limiter = StoreLimiter::new(Clock::real());
+        limiter.set_share("conn", 50);
+        limiter.observe(status(2000.0, 1000.0, 0.0));
+        // Nothing refills: this one waits forever, until cancelled.
+        let stuck = tokio::time::timeout(Duration::from_millis(20), limiter.acquire(500.0)).await;
+        assert!(stuck.is_err());
+        assert!(limiter.lock().queue.is_empty());
+        limiter.observe(status(2000.0, 2000.0, 0.0));
+        let went = tokio::time::timeout(Duration::from_secs(1), limiter.acquire(10.0)).await;
+        assert!(went.is_ok());
     }
 
     #[test]
