@@ -23,7 +23,9 @@ pub struct RunArgs {
     /// Where /metrics, /healthz and /readyz are served.
     #[arg(long = "metrics-addr", default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,
-    /// Syncs that may run at once across all connections.
+    /// Syncs that may run at once across all connections. On-demand requests
+    /// (the sync-requested-at annotation) may use a quarter more, in a lane
+    /// of their own, so they are not queued behind routine polls.
     #[arg(long = "max-concurrent-syncs", default_value_t = 8)]
     pub max_concurrent_syncs: usize,
     /// Send every store's requests to this base URL (the simulator, a proxy),

@@ -46,6 +46,9 @@ impl Why {
 pub struct RunningSync {
     pub generation: Option<i64>,
     pub secret_version: String,
+    pub why: Why,
+    /// Whether it holds a sync slot yet, or is still queued for one.
+    pub started: bool,
 }
 
 /// Everything the decision depends on.
@@ -90,14 +93,18 @@ pub fn plan(o: &Observed<'_>) -> Plan {
         if running.secret_version != o.secret_version {
             return Plan::Restart(Why::CredentialsChanged);
         }
+        // A routine poll still queued for a slot gives way to a request,
+        // which has a lane of its own: someone is waiting for that one.
+        let routine = matches!(running.why, Why::Scheduled | Why::Retry);
+        if routine && !running.started && unhandled_request(o) {
+            return Plan::Restart(Why::Requested);
+        }
         return Plan::Running;
     }
     let Some(status) = o.status.filter(|s| s.last_sync_time.is_some()) else {
         return Plan::Start(Why::FirstSync);
     };
-    if let Some(request) = o.requested
-        && status.last_handled_sync_request.as_deref() != Some(request)
-    {
+    if unhandled_request(o) {
         return Plan::Start(Why::Requested);
     }
     if status.observed_generation != o.generation {
@@ -128,6 +135,15 @@ pub fn plan(o: &Observed<'_>) -> Plan {
         return Plan::Start(Why::BackfillUnfinished);
     }
     due_or_wait(o.now, o.cadence.next_due(last), Why::Scheduled)
+}
+
+/// The annotation asks for a sync that status does not yet acknowledge.
+fn unhandled_request(o: &Observed<'_>) -> bool {
+    o.requested.is_some_and(|request| {
+        o.status
+            .and_then(|s| s.last_handled_sync_request.as_deref())
+            != Some(request)
+    })
 }
 
 fn due_or_wait(now: Timestamp, due: Timestamp, why: Why) -> Plan {
@@ -244,6 +260,8 @@ mod tests {
         let running = RunningSync {
             generation: Some(2),
             secret_version: "7".into(),
+            why: Why::Scheduled,
+            started: true,
         };
         let busy = Observed {
             running: Some(&running),
@@ -263,6 +281,54 @@ mod tests {
                 ..busy
             }),
             Plan::Restart(Why::CredentialsChanged)
+        );
+    }
+
+    #[test]
+    fn a_request_replaces_a_routine_poll_still_queued_for_a_slot() {
+        let s = healthy();
+        let queued = RunningSync {
+            generation: Some(2),
+            secret_version: "7".into(),
+            why: Why::Scheduled,
+            started: false,
+        };
+        let o = Observed {
+            running: Some(&queued),
+            requested: Some("r2"),
+            ..observed(Some(&s), "2026-12-04T10:00:01Z")
+        };
+        assert_eq!(plan(&o), Plan::Restart(Why::Requested));
+        // Not once it runs, nor when the queued sync is not routine, nor
+        // when the request is already handled: those finish first.
+        let started = RunningSync {
+            started: true,
+            ..queued.clone()
+        };
+        assert_eq!(
+            plan(&Observed {
+                running: Some(&started),
+                ..o.clone()
+            }),
+            Plan::Running
+        );
+        let first = RunningSync {
+            why: Why::BackfillUnfinished,
+            ..queued.clone()
+        };
+        assert_eq!(
+            plan(&Observed {
+                running: Some(&first),
+                ..o.clone()
+            }),
+            Plan::Running
+        );
+        assert_eq!(
+            plan(&Observed {
+                requested: Some("r1"),
+                ..o
+            }),
+            Plan::Running
         );
     }
 

@@ -119,13 +119,7 @@ async fn apply(connection: Arc<ShopifyConnection>, ctx: &Arc<Context>) -> Result
         Ok(v) => v,
         Err(e) => return invalid_spec(&connection, ctx, &e).await,
     };
-    // Each sync reads up to `settle` before its start, so polls come that much
-    // more often than pollInterval: the stored data is then never more than
-    // about one pollInterval old.
-    let spacing = valid
-        .poll
-        .saturating_sub(ctx.settings.engine.settle)
-        .max(valid.poll / 2);
+    let spacing = poll_spacing(valid.poll, ctx.settings.engine.settle);
     let cadence = Cadence::new(&connection.uid().unwrap_or_default(), spacing);
     let clock = &ctx.settings.clock;
     let status = ctx.status.last_applied(&connection).await;
@@ -165,8 +159,10 @@ async fn apply(connection: Arc<ShopifyConnection>, ctx: &Arc<Context>) -> Result
                 RunningSync {
                     generation,
                     secret_version: credentials.version,
+                    why,
+                    started: false,
                 },
-                move |stop| sync_task::run(task_ctx, job, stop).boxed(),
+                move |stop, claim| sync_task::run(task_ctx, job, stop, claim).boxed(),
             );
             // The task asks for a reconcile when it ends; this is a safety net.
             Ok(Action::requeue(poll_real.max(Duration::from_secs(1))))
@@ -177,6 +173,17 @@ async fn apply(connection: Arc<ShopifyConnection>, ctx: &Arc<Context>) -> Result
             Ok(Action::requeue(wait.max(Duration::from_millis(50))))
         }
     }
+}
+
+/// How far apart routine polls start. pollInterval is the freshness the
+/// user asks for: the stored data should never be older than that. A sync
+/// reads up to `settle` before its start and takes a moment to run and
+/// report, so polls start `settle` plus a twentieth of the interval sooner
+/// than pollInterval apart (never less than half of it).
+pub fn poll_spacing(poll: Duration, settle: Duration) -> Duration {
+    poll.saturating_sub(settle)
+        .saturating_sub(poll / 20)
+        .max(poll / 2)
 }
 
 async fn credentials_problem(
@@ -335,4 +342,27 @@ async fn cleanup(connection: Arc<ShopifyConnection>, ctx: &Arc<Context>) -> Resu
         name: id.name,
     });
     Ok(Action::await_change())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_start_early_enough_to_keep_data_fresher_than_the_interval() {
+        let settle = Duration::from_secs(5);
+        assert_eq!(
+            poll_spacing(Duration::from_secs(60), settle),
+            Duration::from_secs(52)
+        );
+        assert_eq!(
+            poll_spacing(Duration::from_secs(3600), settle),
+            Duration::from_secs(3415)
+        );
+        // A very short interval keeps at least half of itself between polls.
+        assert_eq!(
+            poll_spacing(Duration::from_secs(8), settle),
+            Duration::from_secs(4)
+        );
+    }
 }
