@@ -125,8 +125,7 @@ impl Engine<'_> {
                 } else {
                     place.hold(&moved, *records + added)
                 };
-                let held = place.hold(cursor, *records);
-                self.commit(source, batch.converted, &held, &advanced)
+                self.commit_batch(source, batch.converted, &advanced)
                     .await?;
                 *records += added;
                 *cursor = moved;
