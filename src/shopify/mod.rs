@@ -9,6 +9,7 @@ pub mod error;
 pub mod guard;
 pub mod http;
 pub mod jsonl;
+pub mod jsonl_text;
 pub mod limiter;
 pub mod queries;
 pub mod response;

@@ -147,6 +147,13 @@ impl SimStore {
     }
 }
 
+/// Where the `n`th simulator of process `pid` keeps its bulk result files;
+/// whoever kills a simulator process (which then cannot remove them) can
+/// remove them here.
+pub fn files_dir_of(pid: u32, n: u64) -> PathBuf {
+    std::env::temp_dir().join(format!("shopsync-simulator-{pid}-{n}"))
+}
+
 /// Bulk result files live here and are removed with the simulator.
 #[derive(Debug)]
 struct FilesDir(PathBuf);
@@ -198,8 +205,7 @@ impl Simulator {
         }
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("shopsync-simulator-{}-{n}", std::process::id()));
+        let dir = files_dir_of(std::process::id(), n);
         std::fs::create_dir_all(&dir).map_err(|source| SimulatorError::Files {
             path: dir.clone(),
             source,

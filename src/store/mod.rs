@@ -1,6 +1,7 @@
 //! Postgres: schema and migrations, encrypted records, checkpoints and run
 //! history. Knows nothing about Shopify.
 
+mod batch_rows;
 pub mod checkpoints;
 pub mod connections;
 pub mod counts;
@@ -25,7 +26,9 @@ pub use reader::{ListQuery, RecordReader, RecordSetStats, StoredRecord};
 pub use recordset::{RecordSet, ShopifyId};
 pub use retry::{RetryPolicy, connect, connect_for_reading};
 pub use runs::{RunEnd, RunId, RunOutcome};
-pub use writer::{BatchOutcome, RecordWrite, RecordWriter, Tombstone, payload_text};
+pub use writer::{
+    BatchOutcome, RecordSetRows, RecordWrite, RecordWriter, SetOutcome, Tombstone, payload_text,
+};
 
 use crate::crypto::CryptoError;
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 
+use super::batch_rows::{latest_per_id, newest_per_id};
 use super::checkpoints::{self, Checkpoint};
 use super::data_keys;
 use super::retry::{RetryPolicy, with_retry};
@@ -73,11 +74,56 @@ pub struct RecordWriter {
     retry: RetryPolicy,
 }
 
+/// The rows of one recordset in a batch, stored with its checkpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordSetRows<'a> {
+    pub recordset: RecordSet,
+    pub writes: &'a [RecordWrite],
+    pub tombstones: &'a [Tombstone],
+    pub checkpoint: &'a Checkpoint,
+}
+
+/// What a batch did to one recordset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetOutcome {
+    pub written: BatchOutcome,
+    pub tombstoned: BatchOutcome,
+}
+
+/// One statement's rows: one recordset's versions or its deletions.
+struct Part<'a> {
+    recordset: RecordSet,
+    deleted: bool,
+    rows: Vec<PlainRow<'a>>,
+    checkpoint: Option<&'a Checkpoint>,
+}
+
+fn write_row(r: &RecordWrite) -> PlainRow<'_> {
+    (
+        r.shopify_id.0,
+        r.created_at,
+        r.updated_at,
+        r.payload.get().as_bytes(),
+    )
+}
+
+fn deletion_row(t: &Tombstone) -> PlainRow<'static> {
+    (t.shopify_id.0, None, t.deleted_at, b"null".as_slice())
+}
+
+fn outcome(rows: usize, written: u64) -> BatchOutcome {
+    BatchOutcome {
+        written,
+        stale: rows as u64 - written,
+    }
+}
+
 /// Rows per INSERT inside a batch's transaction; see [`RecordWriter::commit`].
 const PIPELINE_CHUNK: usize = 500;
 
 enum Commit {
-    Done(u64),
+    /// Rows written per part.
+    Done(Vec<u64>),
     /// A data-key rotation switched keys since the batch was sealed.
     KeyChanged,
 }
@@ -149,21 +195,55 @@ impl RecordWriter {
         records: &[RecordWrite],
         checkpoint: &Checkpoint,
     ) -> Result<BatchOutcome, StoreError> {
-        let newest = newest_per_id(records);
-        let items: Vec<_> = newest
-            .iter()
-            .map(|r| {
-                let text = r.payload.get().as_bytes();
-                (r.shopify_id.0, r.created_at, r.updated_at, text)
-            })
-            .collect();
-        let written = self
-            .seal_and_commit(run, recordset, false, &items, Some(checkpoint))
+        let outcomes = self
+            .write_sets(
+                run,
+                &[RecordSetRows {
+                    recordset,
+                    writes: records,
+                    tombstones: &[],
+                    checkpoint,
+                }],
+            )
             .await?;
-        Ok(BatchOutcome {
-            written,
-            stale: records.len() as u64 - written,
-        })
+        Ok(outcomes[0].written)
+    }
+
+    /// Upserts and tombstones the rows of several recordsets and saves each
+    /// one's checkpoint, all in one transaction.
+    pub async fn write_sets(
+        &mut self,
+        run: RunId,
+        sets: &[RecordSetRows<'_>],
+    ) -> Result<Vec<SetOutcome>, StoreError> {
+        let mut parts = Vec::with_capacity(sets.len() * 2);
+        for set in sets {
+            let deletions = latest_per_id(set.tombstones);
+            parts.push(Part {
+                recordset: set.recordset,
+                deleted: true,
+                rows: deletions.iter().map(deletion_row).collect(),
+                checkpoint: None,
+            });
+            parts.push(Part {
+                recordset: set.recordset,
+                deleted: false,
+                rows: newest_per_id(set.writes)
+                    .into_iter()
+                    .map(write_row)
+                    .collect(),
+                checkpoint: Some(set.checkpoint),
+            });
+        }
+        let written = self.seal_and_commit(run, &parts).await?;
+        Ok(sets
+            .iter()
+            .zip(written.chunks(2))
+            .map(|(set, w)| SetOutcome {
+                tombstoned: outcome(set.tombstones.len(), w[0]),
+                written: outcome(set.writes.len(), w[1]),
+            })
+            .collect())
     }
 
     /// Marks ids deleted as of their deletion time; the payload is replaced by
@@ -175,43 +255,24 @@ impl RecordWriter {
         tombstones: &[Tombstone],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<BatchOutcome, StoreError> {
-        let mut sorted = tombstones.to_vec();
-        sorted.sort_by_key(|t| (t.shopify_id, t.deleted_at));
-        sorted.dedup_by(|later, earlier| {
-            // dedup_by keeps the first of a run; make it the latest deletion.
-            if later.shopify_id == earlier.shopify_id {
-                earlier.deleted_at = later.deleted_at;
-                true
-            } else {
-                false
-            }
-        });
-        let items: Vec<_> = sorted
-            .iter()
-            .map(|t| (t.shopify_id.0, None, t.deleted_at, b"null".as_slice()))
-            .collect();
-        let written = self
-            .seal_and_commit(run, recordset, true, &items, checkpoint)
-            .await?;
-        Ok(BatchOutcome {
-            written,
-            stale: tombstones.len() as u64 - written,
-        })
+        let deletions = latest_per_id(tombstones);
+        let part = Part {
+            recordset,
+            deleted: true,
+            rows: deletions.iter().map(deletion_row).collect(),
+            checkpoint,
+        };
+        let written = self.seal_and_commit(run, &[part]).await?;
+        Ok(outcome(tombstones.len(), written[0]))
     }
 
     async fn seal_and_commit(
         &mut self,
         run: RunId,
-        recordset: RecordSet,
-        deleted: bool,
-        items: &[PlainRow<'_>],
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<u64, StoreError> {
+        parts: &[Part<'_>],
+    ) -> Result<Vec<u64>, StoreError> {
         loop {
-            let outcome = with_retry(self.retry, "write batch", || {
-                self.commit(run, recordset, deleted, items, checkpoint)
-            })
-            .await?;
+            let outcome = with_retry(self.retry, "write batch", || self.commit(run, parts)).await?;
             match outcome {
                 Commit::Done(written) => return Ok(written),
                 Commit::KeyChanged => {
@@ -224,51 +285,69 @@ impl RecordWriter {
         }
     }
 
-    /// One transaction. The batch goes to the server in chunks, and each
-    /// chunk is sealed while the server merges the previous one, so client
-    /// and server work overlap instead of taking turns.
-    async fn commit(
-        &self,
-        run: RunId,
-        recordset: RecordSet,
-        deleted: bool,
-        items: &[PlainRow<'_>],
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<Commit, StoreError> {
-        let mut chunks = items.chunks(PIPELINE_CHUNK);
-        let mut sealed = self.seal(recordset, chunks.next().unwrap_or_default())?;
+    /// One transaction. The rows go to the server in chunks, and each chunk
+    /// is sealed while the server merges the previous one, so client and
+    /// server work overlap instead of taking turns.
+    async fn commit(&self, run: RunId, parts: &[Part<'_>]) -> Result<Commit, StoreError> {
+        let chunks: Vec<(usize, &[PlainRow<'_>])> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, part)| part.rows.chunks(PIPELINE_CHUNK).map(move |rows| (i, rows)))
+            .collect();
+        let mut next = 0;
+        let mut sealed = self.seal_chunk(parts, chunks.get(next))?;
         let mut tx = self.pool.begin().await?;
         let active = data_keys::lock_active_key_id(&mut tx, &self.connection).await?;
         if active != Some(self.key.id()) {
             return Ok(Commit::KeyChanged);
         }
-        let mut written = 0;
-        loop {
-            let next = chunks.next();
-            let key_id = self.key.id().as_uuid();
-            let (merged, next_sealed) = tokio::join!(
+        let key_id = self.key.id().as_uuid();
+        let mut written = vec![0; parts.len()];
+        while let Some((i, rows)) = sealed {
+            let part = &parts[i];
+            next += 1;
+            let (merged, after) = tokio::join!(
                 merge(
                     &mut tx,
                     self.connection.id,
-                    recordset.as_str(),
+                    part.recordset.as_str(),
                     key_id,
-                    deleted,
-                    &sealed
+                    part.deleted,
+                    &rows
                 ),
-                async { next.map(|chunk| self.seal(recordset, chunk)).transpose() },
+                async { self.seal_chunk(parts, chunks.get(next)) },
             );
-            written += merged?;
-            match next_sealed? {
-                Some(next) => sealed = next,
-                None => break,
+            written[i] += merged?;
+            sealed = after?;
+        }
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(checkpoint) = part.checkpoint {
+                checkpoints::save(&mut tx, self.connection.id, part.recordset, checkpoint).await?;
+            }
+            // One count per recordset, after its last part.
+            if parts[i + 1..].iter().all(|p| p.recordset != part.recordset) {
+                let total = parts
+                    .iter()
+                    .zip(&written)
+                    .filter(|(p, _)| p.recordset == part.recordset)
+                    .map(|(_, w)| w)
+                    .sum();
+                runs::add_records(&mut tx, run, part.recordset, total).await?;
             }
         }
-        if let Some(checkpoint) = checkpoint {
-            checkpoints::save(&mut tx, self.connection.id, recordset, checkpoint).await?;
-        }
-        runs::add_records(&mut tx, run, recordset, written).await?;
         tx.commit().await?;
         Ok(Commit::Done(written))
+    }
+
+    /// Seals `chunk` (part index, rows) of `parts`, if there is one.
+    fn seal_chunk(
+        &self,
+        parts: &[Part<'_>],
+        chunk: Option<&(usize, &[PlainRow<'_>])>,
+    ) -> Result<Option<(usize, SealedColumns)>, StoreError> {
+        chunk
+            .map(|&(i, rows)| self.seal(parts[i].recordset, rows).map(|s| (i, s)))
+            .transpose()
     }
 
     fn seal(
@@ -282,21 +361,6 @@ impl RecordWriter {
         }
         Ok(sealed)
     }
-}
-
-/// The newest version of each id in a batch (Postgres refuses to update one
-/// row twice in a statement, and only the newest could win anyway).
-fn newest_per_id(records: &[RecordWrite]) -> Vec<&RecordWrite> {
-    let mut refs: Vec<&RecordWrite> = records.iter().collect();
-    refs.sort_by_key(|r| (r.shopify_id, r.updated_at));
-    let mut out: Vec<&RecordWrite> = Vec::with_capacity(refs.len());
-    for r in refs {
-        match out.last_mut() {
-            Some(last) if last.shopify_id == r.shopify_id => *last = r,
-            _ => out.push(r),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -326,15 +390,5 @@ mod tests {
             debug.contains("shopify_id") && !debug.contains("example.org"),
             "{debug}"
         );
-    }
-
-    #[test]
-    fn batch_keeps_the_newest_version_of_each_id() {
-        let batch = [write(2, 10), write(1, 30), write(2, 50), write(1, 20)];
-        let newest: Vec<(i64, DateTime<Utc>)> = newest_per_id(&batch)
-            .iter()
-            .map(|r| (r.shopify_id.0, r.updated_at))
-            .collect();
-        assert_eq!(newest, vec![(1, at(30)), (2, at(50))]);
     }
 }

@@ -7,6 +7,7 @@ pub mod bulk_job;
 pub mod engine;
 pub mod progress;
 pub mod records;
+pub mod records_text;
 pub mod report;
 pub mod scope_rules;
 pub mod source;

@@ -24,11 +24,11 @@ pub struct Converted {
 }
 
 impl Converted {
-    fn write(&mut self, recordset: RecordSet, write: RecordWrite) {
+    pub(super) fn write(&mut self, recordset: RecordSet, write: RecordWrite) {
         self.writes.entry(recordset).or_default().push(write);
     }
 
-    fn tombstone(&mut self, recordset: RecordSet, tombstone: Tombstone) {
+    pub(super) fn tombstone(&mut self, recordset: RecordSet, tombstone: Tombstone) {
         self.tombstones
             .entry(recordset)
             .or_default()
@@ -46,20 +46,6 @@ impl Converted {
 
     pub fn count(&self, recordset: RecordSet) -> usize {
         self.writes.get(&recordset).map_or(0, Vec::len)
-    }
-
-    /// Adds what `other` holds.
-    pub fn absorb(&mut self, other: Converted) {
-        for (recordset, writes) in other.writes {
-            self.writes.entry(recordset).or_default().extend(writes);
-        }
-        for (recordset, tombstones) in other.tombstones {
-            self.tombstones
-                .entry(recordset)
-                .or_default()
-                .extend(tombstones);
-        }
-        self.newest = self.newest.max(other.newest);
     }
 
     /// Writes and tombstones of every recordset.
@@ -228,6 +214,10 @@ pub fn is_excluded(order: &Map<String, Value>, options: &OrderOptions) -> bool {
         .get("closed")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    excluded(cancelled, closed, options)
+}
+
+pub(super) fn excluded(cancelled: bool, closed: bool, options: &OrderOptions) -> bool {
     (cancelled && !options.include_cancelled) || (closed && !options.include_archived)
 }
 

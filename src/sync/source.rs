@@ -4,10 +4,12 @@
 
 use crate::api::spec::OrderOptions;
 use crate::shopify::jsonl::Assembled;
+use crate::shopify::jsonl_text::TextRoot;
 use crate::shopify::queries::{self, OrderFields};
 use crate::store::RecordSet;
 
 use super::records::{self, ConversionError, Converted};
+use super::records_text;
 
 /// What a bulk job reads.
 #[derive(Debug, Clone)]
@@ -71,6 +73,22 @@ impl Source {
                 ..
             } => records::orders(assembled, options, recordsets),
             Source::Products => records::products(assembled),
+        }
+    }
+
+    /// Adds the records of one root of a bulk result kept as text to `out`.
+    pub fn convert_text(
+        &self,
+        root: &TextRoot,
+        out: &mut Converted,
+    ) -> Result<(), ConversionError> {
+        match self {
+            Source::Orders {
+                options,
+                recordsets,
+                ..
+            } => records_text::order(root, options, recordsets, out),
+            Source::Products => records_text::product(root, out),
         }
     }
 }

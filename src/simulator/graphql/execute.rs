@@ -6,6 +6,8 @@
 use serde_json::Value;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::output::{Out, Seg, segments};
 
@@ -37,11 +39,36 @@ pub trait Resolver {
 /// A field's definition and access verdict on one type, looked up once per request.
 type FieldCheck<'r> = (Option<&'r FieldDef>, Option<GqlError>);
 
+/// (type name's address and length, planned field's address).
+type CheckKey = (usize, usize, usize);
+
+/// Hashes the addresses of a [`CheckKey`]: they are distinct by construction,
+/// so mixing their bits is enough, and this lookup runs for every field of
+/// every object a bulk job writes.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_usize(*b as usize);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(23) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 pub struct Executor<'r, R: Resolver> {
     pub resolver: &'r R,
     /// Keyed by (type, planned field address): a page of 250 orders checks each
-    /// field once. A request has a few dozen keys, so a scan beats hashing.
-    checks: Vec<((&'static str, usize), FieldCheck<'r>)>,
+    /// field once. A bulk order query plans a few hundred fields.
+    checks: HashMap<CheckKey, FieldCheck<'r>, BuildHasherDefault<AddressHasher>>,
     pub schema: &'r Schema,
     pub errors: Vec<GqlError>,
     /// Objects and connections actually returned, per Shopify's formula.
@@ -54,7 +81,7 @@ impl<'r, R: Resolver> Executor<'r, R> {
     pub fn new(resolver: &'r R, schema: &'r Schema) -> Self {
         Executor {
             resolver,
-            checks: Vec::new(),
+            checks: HashMap::default(),
             schema,
             errors: vec![],
             actual_cost: 0,
@@ -109,23 +136,17 @@ impl<'r, R: Resolver> Executor<'r, R> {
         field: &'p PlanField,
         path: &mut Vec<Seg<'p>>,
     ) -> Out<'p> {
-        let key = (type_name, field as *const PlanField as usize);
-        let found = self
-            .checks
-            .iter()
-            .position(|(k, _)| k.1 == key.1 && std::ptr::eq(k.0, key.0));
-        let slot = match found {
-            Some(slot) => slot,
-            None => {
-                let schema = self.schema;
-                let def = schema.field_def(type_name, &field.name);
-                let denied =
-                    def.and_then(|d| self.resolver.check_access(type_name, d, field).err());
-                self.checks.push((key, (def, denied)));
-                self.checks.len() - 1
-            }
-        };
-        let (def, denied) = &self.checks[slot].1;
+        let key = (
+            type_name.as_ptr() as usize,
+            type_name.len(),
+            field as *const PlanField as usize,
+        );
+        let (schema, resolver) = (self.schema, self.resolver);
+        let (def, denied) = self.checks.entry(key).or_insert_with(|| {
+            let def = schema.field_def(type_name, &field.name);
+            let denied = def.and_then(|d| resolver.check_access(type_name, d, field).err());
+            (def, denied)
+        });
         if def.is_none() {
             return Out::Null;
         }

@@ -7,7 +7,7 @@ use serde_json::json;
 use jiff::Timestamp;
 
 use super::{Engine, SyncError, to_chrono};
-use crate::store::{Checkpoint, RecordSet};
+use crate::store::{Checkpoint, RecordSet, RecordSetRows};
 use crate::sync::records::Converted;
 use crate::sync::source::Source;
 use crate::sync::state::{BACKFILL, BackfillState, INCREMENTAL, IncrementalState};
@@ -41,15 +41,10 @@ impl Engine<'_> {
         let driving = source.recordset();
         for recordset in source.written_recordsets() {
             let last_set = recordset == driving;
-            let child = |cp: &Checkpoint| Checkpoint {
-                stream: cp.stream.clone(),
-                watermark: cp.watermark,
-                state: json!({"via": driving.as_str()}),
-            };
             let (hold_cp, done_cp) = if last_set {
                 (hold.clone(), done.clone())
             } else {
-                (child(hold), child(done))
+                (via(driving, hold), via(driving, done))
             };
             let tombstones = converted.take_tombstones(recordset);
             for chunk in tombstones.chunks(size) {
@@ -81,6 +76,66 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Engine<'_> {
+    /// Writes one batch of a bulk result — every recordset's rows and
+    /// deletions and their checkpoints — in one transaction: the reading task
+    /// already bounds a batch, and a commit per recordset and kind would
+    /// only add round trips and fsyncs.
+    pub(super) async fn commit_batch(
+        &mut self,
+        source: &Source,
+        mut converted: Converted,
+        done: &Checkpoint,
+    ) -> Result<(), SyncError> {
+        let run = self.run();
+        let driving = source.recordset();
+        let sets: Vec<_> = source
+            .written_recordsets()
+            .into_iter()
+            .map(|recordset| {
+                let checkpoint = if recordset == driving {
+                    done.clone()
+                } else {
+                    via(driving, done)
+                };
+                (
+                    recordset,
+                    converted.take_writes(recordset),
+                    converted.take_tombstones(recordset),
+                    checkpoint,
+                )
+            })
+            .collect();
+        let rows: Vec<_> = sets
+            .iter()
+            .map(
+                |(recordset, writes, tombstones, checkpoint)| RecordSetRows {
+                    recordset: *recordset,
+                    writes,
+                    tombstones,
+                    checkpoint,
+                },
+            )
+            .collect();
+        let outcomes = self.writer.write_sets(run, &rows).await?;
+        for (set, outcome) in rows.iter().zip(outcomes) {
+            let report = self.report.recordsets.entry(set.recordset).or_default();
+            report.written += outcome.written.written;
+            report.tombstoned += outcome.tombstoned.written;
+        }
+        Ok(())
+    }
+}
+
+/// The checkpoint of a recordset fed through `driving`'s records.
+fn via(driving: RecordSet, cp: &Checkpoint) -> Checkpoint {
+    Checkpoint {
+        stream: cp.stream.clone(),
+        watermark: cp.watermark,
+        state: json!({"via": driving.as_str()}),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Storing one bulk result while it downloads. A reading task streams the
 //! grouped JSONL, hands out each root once the next one begins (it is then
-//! complete), converts batches of roots into records and passes them on
-//! through a small channel; the engine commits each batch with a checkpoint
+//! complete), converts it into records made from the lines' own text (never
+//! a parsed tree, see `records_text`), and passes batches on through a small
+//! channel; the engine commits each batch with a checkpoint
 //! that counts the roots stored so far. Download, parsing and conversion thus
 //! overlap with sealing and writing, and memory holds a few batches whatever
 //! the result's size.
@@ -16,12 +17,11 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::shopify::ShopifyError;
 use crate::shopify::bulk;
-use crate::shopify::jsonl::{Assembled, GroupedReader};
+use crate::shopify::jsonl_text::{TextGroupedReader, TextRoot};
 use crate::sync::bulk_job::ResultFile;
 use crate::sync::records::{ConversionError, Converted};
 use crate::sync::source::Source;
@@ -125,8 +125,7 @@ impl Engine<'_> {
                 } else {
                     place.hold(&moved, *records + added)
                 };
-                let held = place.hold(cursor, *records);
-                self.commit(source, batch.converted, &held, &advanced)
+                self.commit_batch(source, batch.converted, &advanced)
                     .await?;
                 *records += added;
                 *cursor = moved;
@@ -197,7 +196,7 @@ async fn read_batches(
     let mut lines = bulk::open(&reading.http, &reading.url)
         .await
         .map_err(Failure::Read)?;
-    let mut reader = GroupedReader::new();
+    let mut reader = TextGroupedReader::new();
     let mut roots = Roots {
         reading,
         tx,
@@ -257,18 +256,16 @@ struct Roots<'r> {
 
 impl Roots<'_> {
     /// Takes one complete root; `false` once the engine stopped listening.
-    async fn push(&mut self, root: Assembled) -> Result<bool, Failure> {
+    async fn push(&mut self, root: TextRoot) -> Result<bool, Failure> {
         self.seen += 1;
         self.order.observe(&root);
         if self.seen <= self.reading.skip {
             return Ok(true);
         }
-        let converted = self
-            .reading
+        self.reading
             .source
-            .convert(vec![root])
+            .convert_text(&root, &mut self.batch)
             .map_err(Failure::Convert)?;
-        self.batch.absorb(converted);
         self.batched += 1;
         if self.batched >= self.reading.batch_size as u64 {
             return self.send(false).await;
@@ -295,11 +292,10 @@ struct Order {
 }
 
 impl Order {
-    fn observe(&mut self, root: &Assembled) {
+    fn observe(&mut self, root: &TextRoot) {
         let at = root
             .root
-            .get("updatedAt")
-            .and_then(Value::as_str)
+            .str("updatedAt")
             .and_then(|t| t.parse::<Timestamp>().ok());
         match at {
             Some(t) if !self.broken && self.last.is_none_or(|l| t >= l) => self.last = Some(t),
@@ -315,13 +311,12 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shopify::jsonl_text::TextObject;
 
-    fn root(updated: &str) -> Assembled {
-        let mut root = serde_json::Map::new();
-        root.insert("updatedAt".into(), Value::String(updated.into()));
-        Assembled {
-            root,
-            children: Default::default(),
+    fn root(updated: &str) -> TextRoot {
+        TextRoot {
+            root: TextObject::parse(format!(r#"{{"updatedAt":"{updated}"}}"#).as_bytes()).unwrap(),
+            children: Vec::new(),
         }
     }
 
@@ -341,9 +336,9 @@ mod tests {
         order.observe(&root("2026-11-03T00:00:00Z"));
         assert_eq!(order.position(), None);
         let mut missing = Order::default();
-        missing.observe(&Assembled {
-            root: serde_json::Map::new(),
-            children: Default::default(),
+        missing.observe(&TextRoot {
+            root: TextObject::parse(b"{}").unwrap(),
+            children: Vec::new(),
         });
         assert_eq!(missing.position(), None);
     }
