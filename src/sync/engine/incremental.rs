@@ -1,8 +1,8 @@
 //! Incremental reads: from the watermark (less an overlap) to a little
 //! before now, in windows small enough for one job each. The watermark moves
-//! with every committed window. Each window is first listed by one cheap page
-//! of ids: a window with a few orders to fetch is read page by page
-//! (`paged.rs`), a larger one by a bulk job.
+//! with every committed window. A window with few orders changed since the
+//! watermark is listed by one cheap page of ids and the orders not stored
+//! yet are read page by page (`paged.rs`); a larger one by a bulk job.
 
 use jiff::SignedDuration;
 
@@ -11,7 +11,7 @@ use crate::sync::source::Source;
 use crate::sync::state::{INCREMENTAL, IncrementalState, updated_between};
 
 use super::job::{Job, Place};
-use super::paged::Paged;
+use super::paged::{PAGED_MAX, Paged};
 use super::{Engine, SyncError, to_jiff, whole_seconds};
 
 impl Engine<'_> {
@@ -47,6 +47,7 @@ impl Engine<'_> {
             let started = state.job.operation.is_some() || state.job.resume_from.is_some();
             let place = Place::Window { watermark, to };
             if !started
+                && self.few_new_orders(source, watermark, to).await?
                 && let Paged::Done = self.read_changes_paged(source, from, to, &place).await?
             {
                 watermark = to;
@@ -98,5 +99,21 @@ impl Engine<'_> {
             self.report.recordsets.entry(r).or_default().watermark = Some(watermark);
         }
         Ok(())
+    }
+
+    /// Whether the orders changed since the watermark (the overlap before it
+    /// is mostly stored already) are few enough to be read page by page.
+    /// One point; it spares a large window the id page a bulk job makes useless.
+    async fn few_new_orders(
+        &self,
+        source: &Source,
+        watermark: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<bool, SyncError> {
+        if !matches!(source, Source::Orders { .. }) {
+            return Ok(false);
+        }
+        let fresh = self.count_orders(&updated_between(watermark, to)).await?;
+        Ok(fresh <= PAGED_MAX as u64)
     }
 }
