@@ -168,10 +168,7 @@ impl StoreLimiter {
             let id = state.next_ticket;
             state.next_ticket += 1;
             state.queue.push_back(id);
-            Ticket {
-                limiter: self,
-                id,
-            }
+            Ticket { limiter: self, id }
         };
         loop {
             let notified = self.changed.notified();
