@@ -29,6 +29,7 @@ pub struct OperatorBenchConfig {
     pub speed: f64,
     /// Virtual minutes of steady state measured after every backfill is done.
     pub minutes: u64,
+    pub max_concurrent_syncs: usize,
     pub database_url: Option<String>,
 }
 
@@ -90,7 +91,10 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
         .arg("run")
         .args(["--namespace", &env.namespace])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-        .args(["--max-concurrent-syncs", "48"])
+        .args([
+            "--max-concurrent-syncs",
+            &config.max_concurrent_syncs.to_string(),
+        ])
         .args(["--shopify-endpoint", &env.sim.url()])
         .arg("--no-leader-election")
         .args(["--clock-speed", &config.speed.to_string()])
@@ -270,7 +274,7 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
     let waited = "shopsync_sync_budget_wait_seconds";
     let syncs = histogram_total(&metrics, duration) - histogram_total(&metrics_before, duration);
     Ok(format!(
-        "| measurement ({} connections, {} stores, clock ×{}) | result | target |\n|---|---|---|\n\
+        "| measurement ({} connections, {} stores, clock ×{}, {} sync slots) | result | target |\n|---|---|---|\n\
          | all connections Ready after create (backfills) | {:.1} s real | report |\n\
          | worst orders lag from all Ready to one pollInterval later (creation backlog draining) | {:.2} × pollInterval | report |\n\
          | worst orders lag in {} virtual minutes of steady state | {:.2} × pollInterval ({:.0} s) | < 1.1 × |\n\
@@ -292,6 +296,7 @@ pub async fn run(config: &OperatorBenchConfig) -> anyhow::Result<String> {
         config.connections,
         config.stores,
         config.speed,
+        config.max_concurrent_syncs,
         all_ready.as_secs_f64(),
         storm_lag / poll,
         config.minutes,

@@ -31,6 +31,10 @@ pub struct BenchArgs {
     /// operator: virtual minutes of steady state to measure.
     #[arg(long, default_value_t = 5)]
     pub minutes: u64,
+    /// operator: `--max-concurrent-syncs` of the operator under test
+    /// (default: the operator's own default).
+    #[arg(long = "max-concurrent-syncs", default_value_t = crate::controller::settings::DEFAULT_MAX_CONCURRENT_SYNCS)]
+    pub max_concurrent_syncs: usize,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -100,6 +104,7 @@ fn run_operator(args: &BenchArgs) -> anyhow::Result<()> {
             stores: args.stores,
             speed: args.speed,
             minutes: args.minutes,
+            max_concurrent_syncs: args.max_concurrent_syncs,
             database_url: args.database_url.clone(),
         })
         .await?;

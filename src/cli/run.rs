@@ -26,7 +26,7 @@ pub struct RunArgs {
     /// Syncs that may run at once across all connections. On-demand requests
     /// (the sync-requested-at annotation) may use a quarter more, in a lane
     /// of their own, so they are not queued behind routine polls.
-    #[arg(long = "max-concurrent-syncs", default_value_t = 8)]
+    #[arg(long = "max-concurrent-syncs", default_value_t = crate::controller::settings::DEFAULT_MAX_CONCURRENT_SYNCS)]
     pub max_concurrent_syncs: usize,
     /// Send every store's requests to this base URL (the simulator, a proxy),
     /// keeping the store's host name.

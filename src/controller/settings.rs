@@ -9,6 +9,8 @@ use crate::sync::EngineConfig;
 pub const MANAGER: &str = "shopsync";
 /// Finalizer that carries spec.deletionPolicy.
 pub const FINALIZER: &str = "shopify.fostr.io/deletion-policy";
+/// Syncs running at once unless `--max-concurrent-syncs` says otherwise.
+pub const DEFAULT_MAX_CONCURRENT_SYNCS: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -55,7 +57,7 @@ impl Settings {
     pub fn new(identity: &str) -> Settings {
         Settings {
             namespaces: Vec::new(),
-            max_concurrent_syncs: 8,
+            max_concurrent_syncs: DEFAULT_MAX_CONCURRENT_SYNCS,
             shopify_endpoint: None,
             clock: Clock::real(),
             engine: EngineConfig::default(),
