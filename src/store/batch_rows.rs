@@ -35,16 +35,16 @@ pub(super) fn latest_per_id(tombstones: &[Tombstone]) -> Vec<Tombstone> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::store::{ShopifyId, payload_text};
     use chrono::{DateTime, TimeZone, Utc};
 
-    fn at(secs: i64) -> DateTime<Utc> {
+    pub(in crate::store) fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(secs, 0).single().unwrap()
     }
 
-    fn write(id: i64, updated: i64) -> RecordWrite {
+    pub(in crate::store) fn write(id: i64, updated: i64) -> RecordWrite {
         RecordWrite {
             shopify_id: ShopifyId(id),
             created_at: None,

@@ -366,20 +366,7 @@ impl RecordWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn at(secs: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(secs, 0).single().unwrap()
-    }
-
-    fn write(id: i64, updated: i64) -> RecordWrite {
-        RecordWrite {
-            shopify_id: ShopifyId(id),
-            created_at: None,
-            updated_at: at(updated),
-            payload: payload_text(&serde_json::json!({ "v": updated })).unwrap(),
-        }
-    }
+    use crate::store::batch_rows::tests::write;
 
     #[test]
     fn debug_leaves_the_payload_out() {
