@@ -5,9 +5,9 @@
 //! each line is checked once, split into its top-level members (byte ranges
 //! into the line), and payloads are spliced together from those ranges.
 //!
-//! The grouping rules are those of [`super::jsonl::GroupedReader`]: a root is
-//! complete once the next root line arrives, and a child naming any other
-//! parent than the root it follows is an error.
+//! The grouping rules are those of [`super::jsonl`]: a root is complete once
+//! the next root line arrives, and a child naming any other parent than the
+//! root it follows is an error.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -376,6 +376,16 @@ mod tests {
         );
         assert!(matches!(
             TextGroupedReader::new().push_line(br#"{"id":"a","__parentId":7}"#),
+            Err(JsonlError::BadLine { line: 1, .. })
+        ));
+        assert!(matches!(
+            TextGroupedReader::new().push_line(
+                br#"{"id":"gid://shopify/LineItem/7","__parentId":"gid://shopify/Order/1"}"#
+            ),
+            Err(JsonlError::NotGrouped { line: 1, .. })
+        ));
+        assert!(matches!(
+            TextGroupedReader::new().push_line(b"[1]"),
             Err(JsonlError::BadLine { line: 1, .. })
         ));
     }

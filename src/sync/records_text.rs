@@ -1,8 +1,11 @@
-//! Turning bulk results kept as text into records, by the same rules as
-//! [`super::records`] (line items stay in their order, refunds and returns
-//! become records with an `orderId`, excluded orders become tombstones). The
-//! payloads are spliced from the lines' own text: nothing is parsed into a
-//! tree and printed again, which was most of the engine's work per order.
+//! Turning Shopify objects, kept as text, into records: an order keeps its
+//! line items, its refunds and returns become records of their own
+//! recordsets with an `orderId`, and cancelled or closed (archived) orders
+//! become tombstones unless included, so an order cancelled after it was
+//! synced disappears from the stored copy instead of lingering. Bulk results
+//! and paged reads both arrive here as [`TextRoot`]s. The payloads are
+//! spliced from the objects' own text: nothing is parsed into a tree and
+//! printed again, which was most of the engine's work per order.
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
@@ -241,9 +244,7 @@ fn time_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shopify::jsonl::GroupedReader;
     use crate::shopify::jsonl_text::TextGroupedReader;
-    use crate::sync::records;
     use serde_json::Value;
 
     const ALL: [RecordSet; 3] = [RecordSet::Orders, RecordSet::Refunds, RecordSet::Returns];
@@ -260,17 +261,11 @@ mod tests {
         r#"{"id":"gid://shopify/Unknown/1","__parentId":"gid://shopify/Order/4"}"#,
     ];
 
-    fn parsed(lines: &[&str], options: &OrderOptions, sets: &[RecordSet]) -> Converted {
-        let mut reader = GroupedReader::new();
-        let mut roots = Vec::new();
-        for l in lines {
-            roots.extend(reader.push_line(l.as_bytes()).unwrap());
-        }
-        roots.extend(reader.finish());
-        records::orders(roots, options, sets).unwrap()
-    }
-
-    fn spliced(lines: &[&str], options: &OrderOptions, sets: &[RecordSet]) -> Converted {
+    fn convert(
+        lines: &[&str],
+        options: &OrderOptions,
+        sets: &[RecordSet],
+    ) -> Result<Converted, ConversionError> {
         let mut reader = TextGroupedReader::new();
         let mut roots = Vec::new();
         for l in lines {
@@ -279,59 +274,67 @@ mod tests {
         roots.extend(reader.finish());
         let mut out = Converted::default();
         for root in &roots {
-            order(root, options, sets, &mut out).unwrap();
+            order(root, options, sets, &mut out)?;
         }
-        out
+        Ok(out)
     }
 
-    /// Every record as (recordset, id, created, updated, payload as a tree),
-    /// tombstones as (recordset, id, deleted-at).
-    #[allow(clippy::type_complexity)]
-    fn flat(
-        c: &Converted,
-    ) -> (
-        Vec<(RecordSet, i64, Option<DateTime<Utc>>, DateTime<Utc>, Value)>,
-        Vec<(RecordSet, i64, DateTime<Utc>)>,
-    ) {
-        let writes = c
-            .writes
-            .iter()
-            .flat_map(|(set, ws)| {
-                ws.iter().map(move |w| {
-                    let payload = serde_json::from_str(w.payload.get()).unwrap();
-                    (*set, w.shopify_id.0, w.created_at, w.updated_at, payload)
-                })
-            })
-            .collect();
-        let tombstones = c
-            .tombstones
-            .iter()
-            .flat_map(|(set, ts)| ts.iter().map(move |t| (*set, t.shopify_id.0, t.deleted_at)))
-            .collect();
-        (writes, tombstones)
+    fn payload(w: &RecordWrite) -> Value {
+        serde_json::from_str(w.payload.get()).unwrap()
     }
 
     #[test]
-    fn splicing_gives_the_records_the_parsed_conversion_gives() {
+    fn an_order_keeps_its_line_items_and_its_refunds_and_returns_become_records() {
+        let c = convert(&ORDERS[..4], &OrderOptions::default(), &ALL).unwrap();
+        let order = &c.writes_of(RecordSet::Orders)[0];
+        assert_eq!(order.shopify_id, ShopifyId(1));
+        let p = payload(order);
+        assert_eq!(p["lineItems"][0]["sku"], "A-1");
+        assert_eq!(p["lineItems"][1]["sku"], "B-\"2\"");
+        assert_eq!(p["totalPriceSet"]["shopMoney"]["amount"], "1.50");
+        assert!(p.get("refunds").is_none() && p.get("returns").is_none());
+        let refund = &c.writes_of(RecordSet::Refunds)[0];
+        assert_eq!(refund.shopify_id, ShopifyId(5));
+        assert_eq!(payload(refund)["orderId"], "gid://shopify/Order/1");
+        let ret = &c.writes_of(RecordSet::Returns)[0];
+        assert_eq!(payload(ret)["orderId"], "gid://shopify/Order/1");
+        assert_eq!(
+            ret.updated_at, order.updated_at,
+            "returns change with their order"
+        );
+        assert!(c.tombstones.is_empty());
+    }
+
+    #[test]
+    fn cancelled_and_closed_orders_are_tombstoned_unless_included() {
+        let c = convert(&ORDERS, &OrderOptions::default(), &ALL).unwrap();
+        let tombstoned: Vec<i64> = c
+            .tombstones_of(RecordSet::Orders)
+            .iter()
+            .map(|t| t.shopify_id.0)
+            .collect();
+        assert_eq!(tombstoned, [2, 3]);
+        assert_eq!(c.count(RecordSet::Orders), 2);
         let keep_all = OrderOptions {
             include_cancelled: true,
             include_archived: true,
         };
-        for options in [OrderOptions::default(), keep_all.clone()] {
-            for sets in [&ALL[..], &[RecordSet::Orders][..]] {
-                let expected = parsed(&ORDERS, &options, sets);
-                let got = spliced(&ORDERS, &options, sets);
-                assert_eq!(flat(&got), flat(&expected), "{options:?} {sets:?}");
-                assert_eq!(got.newest, expected.newest);
-            }
-        }
-        let kept = spliced(&ORDERS, &keep_all, &ALL);
+        let kept = convert(&ORDERS, &keep_all, &ALL).unwrap();
         assert_eq!(kept.count(RecordSet::Orders), 4);
         assert_eq!(kept.count(RecordSet::Refunds), 2);
-        let order: Value =
-            serde_json::from_str(kept.writes[&RecordSet::Orders][0].payload.get()).unwrap();
-        assert_eq!(order["lineItems"][1]["sku"], "B-\"2\"");
-        assert!(order.get("refunds").is_none());
+        assert_eq!(kept.count(RecordSet::Returns), 2);
+        assert_eq!(
+            kept.newest.unwrap().to_rfc3339(),
+            "2026-11-02T13:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn disabled_recordsets_produce_no_records() {
+        let c = convert(&ORDERS, &OrderOptions::default(), &[RecordSet::Orders]).unwrap();
+        assert!(c.writes_of(RecordSet::Refunds).is_empty());
+        assert!(c.writes_of(RecordSet::Returns).is_empty());
+        assert_eq!(c.count(RecordSet::Orders), 2);
     }
 
     #[test]

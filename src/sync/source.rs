@@ -3,12 +3,11 @@
 //! records.
 
 use crate::api::spec::OrderOptions;
-use crate::shopify::jsonl::Assembled;
 use crate::shopify::jsonl_text::TextRoot;
 use crate::shopify::queries::{self, OrderFields};
 use crate::store::RecordSet;
 
-use super::records::{self, ConversionError, Converted};
+use super::records::{ConversionError, Converted};
 use super::records_text;
 
 /// What a bulk job reads.
@@ -62,17 +61,6 @@ impl Source {
         match self {
             Source::Orders { fields, .. } => fields.bulk_orders(search),
             Source::Products => queries::bulk_products(search),
-        }
-    }
-
-    pub fn convert(&self, assembled: Vec<Assembled>) -> Result<Converted, ConversionError> {
-        match self {
-            Source::Orders {
-                options,
-                recordsets,
-                ..
-            } => records::orders(assembled, options, recordsets),
-            Source::Products => records::products(assembled),
         }
     }
 

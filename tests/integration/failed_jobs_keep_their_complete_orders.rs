@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use shopsync::shopify::jsonl::GroupedReader;
+use shopsync::shopify::jsonl_text::TextGroupedReader;
 use shopsync::sync::EngineConfig;
 
 use crate::support::store::{all_orders, reader};
@@ -131,24 +131,21 @@ async fn complete_orders_of_a_failed_job_are_kept_and_only_the_rest_is_read_agai
         .text()
         .await
         .expect("body");
-    let mut grouped = GroupedReader::new();
+    let mut grouped = TextGroupedReader::new();
     let mut complete = Vec::new();
     for line in text.lines() {
         complete.extend(grouped.push_line(line.as_bytes()).expect("grouped line"));
     }
     let cut = grouped.finish().expect("a last order");
-    let cut_id = cut.root["id"]
-        .as_str()
-        .map(|g| number(&json!(g)))
-        .expect("id");
-    let cut_items = cut.children.get("LineItem").map_or(0, Vec::len);
+    let cut_id = cut.root.str("id").map(|g| number(&json!(g))).expect("id");
+    let cut_items = cut.children_of("LineItem").count();
     assert!(
         cut_items < expected_items(&truth, cut_id),
         "the simulator cut the partial file inside its last order"
     );
     for order in &complete {
-        let id = number(&order.root["id"]);
-        let items = order.children.get("LineItem").map_or(0, Vec::len);
+        let id = order.root.str("id").map(|g| number(&json!(g))).expect("id");
+        let items = order.children_of("LineItem").count();
         assert_eq!(items, expected_items(&truth, id), "order {id} is complete");
     }
 }

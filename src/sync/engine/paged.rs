@@ -11,16 +11,15 @@
 //! through a bulk job, as does any window holding an order whose line items
 //! or returns might not fit one page (nothing is stored from it then).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::shopify::cost::MAX_QUERY_COST;
-use crate::shopify::jsonl::Assembled;
-use crate::shopify::queries;
+use crate::shopify::jsonl_text::{TextObject, TextRoot};
+use crate::shopify::{ShopifyError, queries};
 use crate::store::{RecordSet, ShopifyId};
+use crate::sync::records::Converted;
 use crate::sync::source::Source;
 use crate::sync::state::updated_between;
 
@@ -103,7 +102,7 @@ impl Engine<'_> {
             .unwrap_or(MAX_QUERY_COST)
             .min(MAX_QUERY_COST);
         let per_query = ((budget / ORDER_COST).floor() as usize).max(1);
-        let mut assembled = Vec::with_capacity(ids.len());
+        let mut converted = Converted::default();
         for chunk in ids.chunks(per_query) {
             self.check_stop()?;
             let response = self
@@ -119,13 +118,12 @@ impl Engine<'_> {
                 let Value::Object(order) = node.clone() else {
                     continue;
                 };
-                match assemble(order) {
-                    Some(a) => assembled.push(a),
+                match text_root(order).map_err(ShopifyError::Decode)? {
+                    Some(root) => source.convert_text(&root, &mut converted)?,
                     None => return Ok(Paged::NeedsBulk),
                 }
             }
         }
-        let converted = source.convert(assembled)?;
         let records = converted.count(source.recordset());
         let hold = place.hold(&Default::default(), 0);
         self.commit(source, converted, &hold, &place.done(records as u64))
@@ -152,32 +150,27 @@ fn listed_versions(nodes: &[Value]) -> Option<Vec<(ShopifyId, DateTime<Utc>)>> {
         .collect()
 }
 
-/// A paged order in the shape bulk results are assembled into (children by
-/// type), so one conversion serves both; `None` when a nested page may be cut.
-fn assemble(mut order: Map<String, Value>) -> Option<Assembled> {
-    let mut children = HashMap::new();
-    for (field, kind, limit) in [
-        ("lineItems", "LineItem", LINE_ITEMS as usize),
-        ("returns", "Return", RETURNS),
-    ] {
+/// A paged order in the shape a bulk result's lines take (the order, then
+/// its line items and returns as children), so one conversion serves both;
+/// `None` when a nested page may be cut.
+fn text_root(mut order: Map<String, Value>) -> Result<Option<TextRoot>, String> {
+    let mut children = Vec::new();
+    for (field, limit) in [("lineItems", LINE_ITEMS as usize), ("returns", RETURNS)] {
         let Some(connection) = order.remove(field) else {
             continue;
         };
-        let nodes: Vec<Map<String, Value>> = connection["nodes"]
+        let nodes = connection["nodes"]
             .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n.as_object().cloned())
-            .collect();
+            .map_or(&[][..], Vec::as_slice);
         if nodes.len() >= limit {
-            return None;
+            return Ok(None);
         }
-        children.insert(kind.to_owned(), nodes);
+        for node in nodes {
+            children.push(TextObject::parse(node.to_string().as_bytes())?);
+        }
     }
-    Some(Assembled {
-        root: order,
-        children,
-    })
+    let root = TextObject::parse(Value::Object(order).to_string().as_bytes())?;
+    Ok(Some(TextRoot { root, children }))
 }
 
 #[cfg(test)]
@@ -191,10 +184,14 @@ mod tests {
             "lineItems": {"nodes": [{"id": "gid://shopify/LineItem/2", "sku": "A"}]},
             "returns": {"nodes": []},
         });
-        let a = assemble(order.as_object().unwrap().clone()).unwrap();
-        assert!(!a.root.contains_key("lineItems"));
-        assert_eq!(a.children["LineItem"].len(), 1);
-        assert!(a.children["Return"].is_empty());
+        let root = text_root(order.as_object().unwrap().clone())
+            .unwrap()
+            .unwrap();
+        assert!(root.root.raw("lineItems").is_none() && root.root.raw("returns").is_none());
+        let items: Vec<_> = root.children_of("LineItem").collect();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].str("sku").as_deref(), Some("A"));
+        assert_eq!(root.children_of("Return").count(), 0);
     }
 
     #[test]
@@ -216,6 +213,10 @@ mod tests {
             .map(|i| json!({"id": format!("gid://shopify/LineItem/{i}")}))
             .collect();
         let order = json!({"id": "gid://shopify/Order/1", "lineItems": {"nodes": items}});
-        assert!(assemble(order.as_object().unwrap().clone()).is_none());
+        assert!(
+            text_root(order.as_object().unwrap().clone())
+                .unwrap()
+                .is_none()
+        );
     }
 }
