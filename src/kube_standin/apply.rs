@@ -173,7 +173,7 @@ fn merge_into(live: &mut Value, applied: &Value, schema: &Schema, names: &mut Ve
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -185,7 +185,8 @@ mod tests {
         )
     }
 
-    fn writer(manager: &str) -> Writer<'_> {
+    /// A status writer at a fixed time, shared with the managers' tests.
+    pub(in crate::kube_standin) fn writer(manager: &str) -> Writer<'_> {
         Writer {
             manager,
             subresource: Some("status"),

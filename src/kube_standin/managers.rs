@@ -133,16 +133,7 @@ fn differs(old: &Value, new: &Value, path: &FieldPath) -> bool {
 mod tests {
     use super::*;
     use crate::kube_standin::apply::apply;
-
-    fn writer(manager: &str) -> Writer<'_> {
-        Writer {
-            manager,
-            subresource: Some("status"),
-            api_version: "x/v1",
-            time: "2026-01-01T00:00:00Z",
-            scope: Scope::StatusOnly,
-        }
-    }
+    use crate::kube_standin::apply::tests::writer;
 
     #[test]
     fn updates_take_changed_fields_from_appliers() {

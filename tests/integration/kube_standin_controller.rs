@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{Event as Finalize, finalizer};
@@ -18,7 +18,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use shopsync::api::ShopifyConnection;
 
-use crate::support::standin::{api_error, connection, eventually, with_crd};
+use crate::support::standin::{api_error, create_acme, eventually, with_crd};
 
 const FINALIZER: &str = "shopify.fostr.io/cleanup";
 
@@ -95,13 +95,7 @@ async fn a_controller_reconciles_settles_and_finalizes() {
     .for_each(|_| async {});
     let task = tokio::spawn(controller);
 
-    conns
-        .create(
-            &PostParams::default(),
-            &connection("acme", "acme.myshopify.com"),
-        )
-        .await
-        .unwrap();
+    create_acme(&conns).await;
     let observed = |generation: i64| {
         let conns = conns.clone();
         async move {
@@ -154,13 +148,7 @@ async fn a_controller_reconciles_settles_and_finalizes() {
 async fn recorder_events_are_listed_as_core_events_for_describe() {
     let s = with_crd().await;
     let conns: Api<ShopifyConnection> = Api::namespaced(s.client(), "shops");
-    let conn = conns
-        .create(
-            &PostParams::default(),
-            &connection("acme", "acme.myshopify.com"),
-        )
-        .await
-        .unwrap();
+    let conn = create_acme(&conns).await;
     let recorder = Recorder::new(
         s.client(),
         Reporter {

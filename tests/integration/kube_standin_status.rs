@@ -8,7 +8,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use shopsync::api::ShopifyConnection;
 
-use crate::support::standin::{api_error, connection, with_crd};
+use crate::support::standin::{api_error, create_acme, with_crd};
 
 fn cond(type_: &str, status: &str) -> Value {
     json!({"type": type_, "status": status, "reason": "Test", "message": "set by the test",
@@ -43,13 +43,7 @@ fn generation(c: &ShopifyConnection) -> i64 {
 async fn generation_counts_spec_changes_and_status_has_its_own_endpoint() {
     let s = with_crd().await;
     let conns: Api<ShopifyConnection> = Api::namespaced(s.client(), "shops");
-    let created = conns
-        .create(
-            &PostParams::default(),
-            &connection("acme", "acme.myshopify.com"),
-        )
-        .await
-        .unwrap();
+    let created = create_acme(&conns).await;
     assert_eq!(generation(&created), 1);
     let pp = PatchParams::default();
 
@@ -127,13 +121,7 @@ async fn generation_counts_spec_changes_and_status_has_its_own_endpoint() {
 async fn status_apply_merges_conditions_by_type_and_tracks_owners() {
     let s = with_crd().await;
     let conns: Api<ShopifyConnection> = Api::namespaced(s.client(), "shops");
-    conns
-        .create(
-            &PostParams::default(),
-            &connection("acme", "acme.myshopify.com"),
-        )
-        .await
-        .unwrap();
+    create_acme(&conns).await;
     let controller = PatchParams::apply("shopsync-controller").force();
     conns
         .patch_status(

@@ -235,22 +235,16 @@ async fn selector_watches_see_objects_leave_and_enter() {
         .create(&PostParams::default(), &labelled)
         .await
         .unwrap();
-    secrets
-        .patch(
-            "s",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"app": "web"}}})),
-        )
-        .await
-        .unwrap();
-    secrets
-        .patch(
-            "s",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"app": "shop"}}})),
-        )
-        .await
-        .unwrap();
+    for app in ["web", "shop"] {
+        secrets
+            .patch(
+                "s",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"labels": {"app": app}}})),
+            )
+            .await
+            .unwrap();
+    }
     let mut seen = Vec::new();
     while seen.len() < 3 {
         match stream.try_next().await.unwrap() {

@@ -40,6 +40,17 @@ pub fn connection(name: &str, store: &str) -> ShopifyConnection {
     .expect("fixture connection decodes")
 }
 
+/// Creates the fixture connection `acme` (store acme.myshopify.com).
+pub async fn create_acme(conns: &kube::Api<ShopifyConnection>) -> ShopifyConnection {
+    conns
+        .create(
+            &kube::api::PostParams::default(),
+            &connection("acme", "acme.myshopify.com"),
+        )
+        .await
+        .expect("creating the fixture connection")
+}
+
 /// An object of any kind with just a name.
 pub fn named<K: Default + kube::Resource>(name: &str) -> K {
     let mut k = K::default();
